@@ -1,0 +1,29 @@
+# Two commands on a fresh clone: `make repro` (set up, fetch the sample, run the pipeline) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Tests and the pipeline use two worker processes by default (this template targets 2-core machines).
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup repro test pull bench clean-interim
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# One resolve for everything, test tools included: a later separate install breaks dvc-s3's botocore pin.
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+pull: setup
+	$(BIN)/dvc pull $$(git ls-files '*.dvc')
+
+repro: pull
+	$(BIN)/dvc repro
+
+test: setup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+bench: setup
+	$(BIN)/python -m benchmarks.run --rows 1000000

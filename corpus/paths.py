@@ -1,0 +1,64 @@
+"""Where things live in a clone of the template. One home for every path convention."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The clone's root: `CORPUS_REPO` if set, else the nearest ancestor holding dvc.yaml."""
+    if env := os.environ.get("CORPUS_REPO"):
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "dvc.yaml").is_file() and (candidate / "params.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no dvc.yaml with params.yaml found at or above {here}; run this inside a clone of the template"
+    )
+
+
+class RepoPaths:
+    """Every file and folder of the template, relative to one root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.params = root / "params.yaml"
+        self.dvc_lock = root / "dvc.lock"
+        self.raw_feedback = self.data / "raw" / "feedback"
+        self.probes = self.data / "raw" / "eval" / "probes.jsonl"
+        self.seed = self.data / "raw" / "seed"
+        self.batches = self.data / "batches"
+        self.governance = self.data / "governance"
+        self.interim = self.data / "interim"
+        self.published = self.data / "published"
+        self.attestations = root / "attestations"
+
+    def manifest(self, batch_id: str) -> Path:
+        return self.batches / f"{batch_id}.yaml"
+
+    def raw_batch(self, batch_id: str) -> Path:
+        return self.raw_feedback / f"{batch_id}.jsonl"
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.interim / stage
+
+    def governance_file(self, name: str) -> Path:
+        return self.governance / f"{name}.yaml"
+
+
+def resolve_inside(base: Path, relative: str) -> Path:
+    """Resolve `relative` under `base`, refusing anything that escapes it.
+
+    Manifests are written by people outside the project; a path such as
+    `../../etc/passwd` or an absolute path must never be followed.
+    """
+    if not relative or os.path.isabs(relative) or "\\" in relative:
+        raise ValueError(f"path {relative!r} must be relative to {base.name}/ and use '/' separators")
+    resolved = (base / relative).resolve()
+    base_resolved = base.resolve()
+    if resolved != base_resolved and base_resolved not in resolved.parents:
+        raise ValueError(f"path {relative!r} escapes {base.name}/")
+    return resolved

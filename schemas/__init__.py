@@ -1,0 +1,1 @@
+"""Pandera (polars) models: one module per stage boundary. These are the data contracts."""

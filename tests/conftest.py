@@ -1,0 +1,24 @@
+"""Test-wide environment: isolated DVC site cache, git identity, no analytics, and shared fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+pytest_plugins: list[str] = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_tool_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
+    site_cache = tmp_path_factory.mktemp("dvc-site-cache")
+    os.environ["DVC_SITE_CACHE_DIR"] = str(site_cache)
+    os.environ["DVC_NO_ANALYTICS"] = "1"
+    os.environ.setdefault("GIT_AUTHOR_NAME", "corpus-tests")
+    os.environ.setdefault("GIT_AUTHOR_EMAIL", "tests@corpus.invalid")
+    os.environ.setdefault("GIT_COMMITTER_NAME", os.environ["GIT_AUTHOR_NAME"])
+    os.environ.setdefault("GIT_COMMITTER_EMAIL", os.environ["GIT_AUTHOR_EMAIL"])
+    os.environ.pop("CORPUS_REPO", None)
