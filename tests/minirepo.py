@@ -4,6 +4,7 @@ without the whole sample."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 from corpus.governance import sha256_file
 from corpus.paths import RepoPaths
 
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 MAINTAINERS = ["bob@example.com", "carol@example.com"]
 
 
@@ -43,7 +45,8 @@ def good_record(n: int, **overrides: Any) -> dict[str, Any]:
 def write_governance(root: Path) -> RepoPaths:
     paths = RepoPaths(root)
     paths.governance.mkdir(parents=True, exist_ok=True)
-    (root / "params.yaml").write_text("batches: []\n\ningest:\n  max_line_bytes: 1000000\n", encoding="utf-8")
+    # The template's own knobs, so stage scripts run here exactly as in a clone.
+    shutil.copyfile(TEMPLATE_ROOT / "params.yaml", root / "params.yaml")
     (root / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
     docs = {
         "maintainers": {"maintainers": MAINTAINERS},

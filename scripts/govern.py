@@ -1,0 +1,110 @@
+"""Stage `govern@<batch_id>` (DESIGN.md 4.2): keep only rows the organisation may train on.
+
+A row is dropped, with the first rule it breaks as its fate, when: the data subject gave no
+training consent; its surface is registered for a purpose that forbids training (debugging);
+it is older than the retention window; its annotator or batch has been revoked; its correction
+was written by a model (unless params allow model-generated corrections, which stay tagged by
+`content_origin`).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timedelta, timezone
+
+import polars as pl
+
+from corpus.governance import Governance
+from corpus.stage import (
+    DROPPED,
+    atomic_outputs,
+    check_output,
+    fate_rows,
+    load_params,
+    paths_from_env,
+    read_input,
+    run,
+    stage_metrics,
+    stage_params,
+    write_json,
+    write_parquet,
+)
+from schemas.fate import FateRow
+from schemas.governed import GovernedFeedback
+from schemas.ingested import IngestedFeedback
+
+STAGE = "govern"
+
+
+def main() -> None:
+    batch_id = sys.argv[1]
+    paths = paths_from_env()
+    params = stage_params(load_params(paths), STAGE)
+    governance = Governance.load(paths)
+    rows = read_input(paths.stage_dir("ingest") / f"{batch_id}.parquet", IngestedFeedback)
+
+    forbidden = sorted(name for name, s in governance.surfaces.surfaces.items() if s.training_use == "forbidden")
+    as_of = date.fromisoformat(str(params["as_of"]))
+    oldest = datetime.combine(as_of, datetime.min.time(), tzinfo=timezone.utc) - timedelta(days=int(params["retention_days"]))
+    revoked_annotators = {r.annotator_id: r.reason for r in governance.revocations.revocations if r.annotator_id}
+    revoked_batches = {r.batch_id: r.reason for r in governance.revocations.revocations if r.batch_id}
+
+    # The first rule a row breaks is its fate; the order is the order of the module docstring.
+    rules: list[tuple[str, pl.Expr, pl.Expr | str]] = [
+        ("no_training_consent", ~pl.col("training_consent"), "training_consent is false"),
+        (
+            "surface_not_for_training",
+            pl.col("source").is_in(forbidden),
+            pl.format("surface {} has training_use: forbidden", pl.col("source")),
+        ),
+        (
+            "retention_expired",
+            pl.col("collected_at_utc") < pl.lit(oldest),
+            f"collected before {oldest.date()} ({params['retention_days']} days before as_of {as_of})",
+        ),
+        (
+            "revoked_annotator",
+            pl.col("annotator_id").is_in(list(revoked_annotators)),
+            pl.col("annotator_id").replace_strict(revoked_annotators, default=None, return_dtype=pl.String),
+        ),
+        (
+            "revoked_batch",
+            pl.col("batch_id").is_in(list(revoked_batches)),
+            pl.col("batch_id").replace_strict(revoked_batches, default=None, return_dtype=pl.String),
+        ),
+    ]
+    if not params["include_model_generated"]:
+        rules.append(
+            ("model_generated_correction", pl.col("content_origin") == "model_generated", "correction written by a model")
+        )
+
+    reason = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    detail = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    for name, broken, why in rules:
+        reason = reason.when(broken).then(pl.lit(name))
+        detail = detail.when(broken).then(why if isinstance(why, pl.Expr) else pl.lit(why))
+    judged = rows.with_columns(reason.otherwise(None).alias("_reason"), detail.otherwise(None).alias("_detail"))
+
+    kept = judged.filter(pl.col("_reason").is_null()).drop("_reason", "_detail").with_columns(
+        pl.coalesce("guideline_version", "batch_guideline_version").alias("effective_guideline_version")
+    )
+    kept = check_output(kept, GovernedFeedback, where=f"govern output for {batch_id}")
+    fate = check_output(
+        fate_rows(judged.filter(pl.col("_reason").is_not_null()), stage=STAGE, outcome=DROPPED,
+                  reason=pl.col("_reason"), detail=pl.col("_detail")),
+        FateRow,
+        where=f"govern fate for {batch_id}",
+    )
+    metrics = stage_metrics(stage=STAGE, scope=batch_id, rows_in=rows.height, before=rows, after=kept, fate=fate)
+
+    out = paths.stage_dir(STAGE)
+    targets = [out / f"{batch_id}.parquet", out / f"{batch_id}.fate.parquet", out / f"{batch_id}.metrics.json"]
+    with atomic_outputs(*targets) as tmp:
+        write_parquet(kept, tmp(targets[0]))
+        write_parquet(fate, tmp(targets[1]))
+        write_json(metrics, tmp(targets[2]))
+    print(f"govern {batch_id}: {rows.height} rows -> {kept.height} kept, {fate.height} dropped")
+
+
+if __name__ == "__main__":
+    run(main)
