@@ -1,0 +1,62 @@
+"""Stage `split` (DESIGN.md 4.7): train/validation by a stable hash of the conversation.
+
+The group is the session_id (a row without one is its own group), so no conversation straddles
+the split; a salted stable hash puts `validation_fraction` of the groups in validation, and a
+group stays on its side when other data is added.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from corpus.sampling import stable_hash64
+from corpus.stage import (
+    atomic_outputs,
+    check_output,
+    empty_fate,
+    load_params,
+    paths_from_env,
+    read_input,
+    run,
+    stage_metrics,
+    stage_params,
+    write_json,
+    write_parquet,
+)
+from schemas.balanced import BalancedFeedback
+from schemas.split import SplitFeedback
+
+STAGE = "split"
+_BUCKETS = 1_000_000
+
+
+def main() -> None:
+    paths = paths_from_env()
+    params = stage_params(load_params(paths), STAGE)
+    rows = read_input(paths.stage_dir("balance") / "examples.parquet", BalancedFeedback)
+
+    grouped = rows.with_columns(pl.coalesce("session_id", "feedback_id").alias("split_group"))
+    bucket = stable_hash64(grouped["split_group"], salt=f"split:{params['seed']}") % _BUCKETS
+    threshold = int(float(params["validation_fraction"]) * _BUCKETS)
+    split = grouped.with_columns(
+        pl.when(bucket < threshold).then(pl.lit("validation")).otherwise(pl.lit("train")).alias("split")
+    ).select(SplitFeedback.to_schema().columns.keys())
+    split = check_output(split, SplitFeedback, where="split output")
+
+    fate = empty_fate()
+    counts = dict(split.group_by("split").len().iter_rows())
+    metrics = stage_metrics(
+        stage=STAGE, scope="all", rows_in=rows.height, before=rows, after=split, fate=fate,
+        split_rows=counts, split_groups=dict(split.group_by("split").agg(pl.col("split_group").n_unique()).iter_rows()),
+    )
+    out = paths.stage_dir(STAGE)
+    targets = [out / "examples.parquet", out / "fate.parquet", out / "metrics.json"]
+    with atomic_outputs(*targets) as tmp:
+        write_parquet(split, tmp(targets[0]))
+        write_parquet(fate, tmp(targets[1]))
+        write_json(metrics, tmp(targets[2]))
+    print(f"split: {split.height} rows -> {counts.get('train', 0)} train, {counts.get('validation', 0)} validation")
+
+
+if __name__ == "__main__":
+    run(main)
