@@ -9,7 +9,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["tests.plugins.sigstore_local"]
 
 
 @pytest.fixture(autouse=True, scope="session")
