@@ -61,7 +61,9 @@ def add_batch(
         raise CorpusError(f"{source_file}: no such file")
     governance = Governance.load(paths)
     if source not in governance.surfaces.surfaces:
-        raise CorpusError(f"source {source!r} is not registered in data/governance/surfaces.yaml; add it there first")
+        raise CorpusError(
+            f"source {source!r} is not registered in data/governance/surfaces.yaml; add it there first"
+        )
     target = paths.raw_batch(batch_id)
     manifest_path = paths.manifest(batch_id)
     if manifest_path.exists() or batch_id in listed_batches(paths):
@@ -87,7 +89,9 @@ def add_batch(
     return manifest_path
 
 
-def approve_batch(paths: RepoPaths, batch_id: str, *, approver: str, now: datetime | None = None) -> BatchManifest:
+def approve_batch(
+    paths: RepoPaths, batch_id: str, *, approver: str, now: datetime | None = None
+) -> BatchManifest:
     """Record `approver`'s approval of the exact bytes the manifest names, enforcing the two-person rule."""
     manifest_path = paths.manifest(batch_id)
     if not manifest_path.is_file():
@@ -102,9 +106,13 @@ def approve_batch(paths: RepoPaths, batch_id: str, *, approver: str, now: dateti
         raise CorpusError(f"{approver} is not listed in data/governance/maintainers.yaml")
     actual = sha256_file(paths.raw_batch(batch_id))
     if actual != fields.get("sha256"):
-        raise CorpusError(f"{batch_id}: the raw file changed after the manifest was written; re-add it as a new batch")
+        raise CorpusError(
+            f"{batch_id}: the raw file changed after the manifest was written; re-add it as a new batch"
+        )
     fields["approver"] = approver
-    fields["approved_at"] = (now or datetime.now(timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    fields["approved_at"] = (
+        (now or datetime.now(timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    )
     _dump_manifest(fields, manifest_path)
     return load_document(manifest_path, BatchManifest)
 

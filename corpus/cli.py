@@ -22,7 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-batch_app = typer.Typer(help="Add raw feedback batches and approve them (two-person rule).", no_args_is_help=True)
+batch_app = typer.Typer(
+    help="Add raw feedback batches and approve them (two-person rule).", no_args_is_help=True
+)
 sample_app = typer.Typer(help="Regenerate the template's synthetic sample feedback.", no_args_is_help=True)
 app.add_typer(batch_app, name="batch")
 app.add_typer(sample_app, name="sample")
@@ -37,7 +39,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
 ) -> None:
     """Govern, sign, verify and audit the corpus."""
@@ -82,8 +85,10 @@ def batch_add(
         )
     except CorpusError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"added {batch_id}: manifest {manifest}; next: a maintainer other than {author} runs "
-               f"`corpusctl batch approve {batch_id} --approver EMAIL`, then commit and `dvc push`")
+    typer.echo(
+        f"added {batch_id}: manifest {manifest}; next: a maintainer other than {author} runs "
+        f"`corpusctl batch approve {batch_id} --approver EMAIL`, then commit and `dvc push`"
+    )
 
 
 @batch_app.command("approve")
@@ -105,8 +110,12 @@ def batch_approve(
 @sample_app.command("generate")
 def sample_generate(
     rows: Annotated[int, typer.Option(help="How many raw lines to write.")] = 5000,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 20261122,
-    root: Annotated[Optional[Path], typer.Option(help="Repository root to write into (default: this clone).")] = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives byte-identical files.")
+    ] = 20261122,
+    root: Annotated[
+        Optional[Path], typer.Option(help="Repository root to write into (default: this clone).")
+    ] = None,
 ) -> None:
     """Write the synthetic sample: raw batches, manifests, governance files and eval probes."""
     from corpus.samplegen import generate

@@ -176,10 +176,17 @@ def check_manifest(batch_id: str, paths: RepoPaths, maintainers: Maintainers) ->
         manifest = load_document(manifest_path, BatchManifest)
     except GovernanceFileError as exc:
         if _lacks_approval(manifest_path):
-            return reject("not_approved", "no approver yet; a maintainer other than the author runs `corpusctl batch approve`")
+            return reject(
+                "not_approved",
+                "no approver yet; a maintainer other than the author runs `corpusctl batch approve`",
+            )
         return ManifestVerdict(batch_id, False, "manifest_malformed", str(exc), None)
     if manifest.batch_id != batch_id:
-        return reject("manifest_batch_id_mismatch", f"batch_id {manifest.batch_id!r} != file name {batch_id!r}", manifest)
+        return reject(
+            "manifest_batch_id_mismatch",
+            f"batch_id {manifest.batch_id!r} != file name {batch_id!r}",
+            manifest,
+        )
     try:
         target = resolve_inside(paths.data, manifest.file)
     except ValueError as exc:
@@ -192,10 +199,18 @@ def check_manifest(batch_id: str, paths: RepoPaths, maintainers: Maintainers) ->
             manifest,
         )
     if manifest.approver.casefold() == manifest.author.casefold():
-        return reject("self_approved", f"author {manifest.author} approved their own batch; a different maintainer must approve", manifest)
+        return reject(
+            "self_approved",
+            f"author {manifest.author} approved their own batch; a different maintainer must approve",
+            manifest,
+        )
     listed = {m.casefold() for m in maintainers.maintainers}
     if manifest.approver.casefold() not in listed:
-        return reject("approver_not_maintainer", f"approver {manifest.approver} is not in data/governance/maintainers.yaml", manifest)
+        return reject(
+            "approver_not_maintainer",
+            f"approver {manifest.approver} is not in data/governance/maintainers.yaml",
+            manifest,
+        )
     if not expected.is_file():
         return reject("raw_file_missing", f"raw file {manifest.file} is absent; run `dvc pull`", manifest)
     actual = sha256_file(expected)
@@ -206,4 +221,6 @@ def check_manifest(batch_id: str, paths: RepoPaths, maintainers: Maintainers) ->
             "the batch needs a new review",
             manifest,
         )
-    return ManifestVerdict(batch_id, True, None, f"{manifest_path}: approved by {manifest.approver}", manifest)
+    return ManifestVerdict(
+        batch_id, True, None, f"{manifest_path}: approved by {manifest.approver}", manifest
+    )

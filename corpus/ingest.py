@@ -26,10 +26,12 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 _ARROW_SCHEMA = pa.schema([(name, _ARROW_TYPES.get(name, pa.string())) for name in RAW_FIELDS])
 _BOOL_FIELDS = {"training_consent"}
 
+
 @dataclass(frozen=True)
 class ParsedBatch:
     rows: pl.DataFrame  # RAW_FIELDS + line_no + line_sha256
     rejected: pl.DataFrame  # line_no, line_sha256, rule, detail
+
 
 def split_lines(data: bytes) -> list[bytes]:
     """Lines as a person numbers them: a final newline does not start another line."""
@@ -38,8 +40,10 @@ def split_lines(data: bytes) -> list[bytes]:
         lines.pop()
     return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
+
 def _sha256_hex(lines: list[bytes]) -> list[str]:
     return [hashlib.sha256(line).hexdigest() for line in lines]
+
 
 def _decode_fast(lines: list[bytes]) -> pl.DataFrame:
     payload = b"\n".join(lines) + b"\n"
@@ -52,6 +56,7 @@ def _decode_fast(lines: list[bytes]) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.cast(RAW_FIELDS)
+
 
 def _type_problem(value: object) -> tuple[str, str] | None:
     """Why one decoded JSON value cannot be a feedback record, as (rule, detail); None if it can."""
@@ -77,7 +82,10 @@ def _type_problem(value: object) -> tuple[str, str] | None:
             return "wrong_type", f"{name} must be a string, got {type(field).__name__}"
     return None
 
-def _find_bad_lines(lines: list[bytes], line_numbers: list[int]) -> tuple[list[int], list[tuple[int, str, str]]]:
+
+def _find_bad_lines(
+    lines: list[bytes], line_numbers: list[int]
+) -> tuple[list[int], list[tuple[int, str, str]]]:
     good: list[int] = []
     bad: list[tuple[int, str, str]] = []
     for index, (line, number) in enumerate(zip(lines, line_numbers)):
@@ -98,6 +106,7 @@ def _find_bad_lines(lines: list[bytes], line_numbers: list[int]) -> tuple[list[i
             good.append(index)
     return good, bad
 
+
 def parse_batch(data: bytes, *, max_line_bytes: int) -> ParsedBatch:
     lines = split_lines(data)
     hashes = _sha256_hex(lines)
@@ -107,7 +116,9 @@ def parse_batch(data: bytes, *, max_line_bytes: int) -> ParsedBatch:
         if not line.strip():
             rejected.append((number, "empty_line", "blank line"))
         elif len(line) > max_line_bytes:
-            rejected.append((number, "line_too_long", f"{len(line)} bytes > ingest.max_line_bytes={max_line_bytes}"))
+            rejected.append(
+                (number, "line_too_long", f"{len(line)} bytes > ingest.max_line_bytes={max_line_bytes}")
+            )
         else:
             candidates.append(number)
 
@@ -137,6 +148,7 @@ def parse_batch(data: bytes, *, max_line_bytes: int) -> ParsedBatch:
     )
     return ParsedBatch(rows=rows, rejected=rejected_frame)
 
+
 def all_lines(data: bytes) -> pl.DataFrame:
     """Every line of a batch (line_no, line_sha256): what a rejected batch must account for."""
     hashes = _sha256_hex(split_lines(data))
@@ -151,7 +163,9 @@ _CHECK_NAMES = {"not_nullable": "required", "dtype": "wrong_type"}
 _FREE_TEXT_FIELDS = ["prompt", "response", "correction", "comment"]
 
 
-def apply_row_rules(rows: pl.DataFrame, *, registered_sources: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def apply_row_rules(
+    rows: pl.DataFrame, *, registered_sources: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split decoded rows into those that meet the contract and rejected (line_no, rule, detail).
 
     The contract's rules live in the pandera model `schemas.raw.RawFeedback`; each failing row is
@@ -170,17 +184,26 @@ def apply_row_rules(rows: pl.DataFrame, *, registered_sources: list[str]) -> tup
         failures.append(
             cases.select(
                 pl.col("index").cast(pl.Int64).alias("row"),
-                (pl.col("column") + ":" + pl.col("check").str.replace(r"\(.*$", "").replace(_CHECK_NAMES)).alias("rule"),
+                (
+                    pl.col("column") + ":" + pl.col("check").str.replace(r"\(.*$", "").replace(_CHECK_NAMES)
+                ).alias("rule"),
                 pl.when(pl.col("column").is_in(_FREE_TEXT_FIELDS))
                 .then(pl.format("{} failed {}", pl.col("column"), pl.col("check")))
                 .otherwise(
-                    pl.format("{} failed {} (value {})", pl.col("column"), pl.col("check"), pl.col("failure_case").str.slice(0, 80))
+                    pl.format(
+                        "{} failed {} (value {})",
+                        pl.col("column"),
+                        pl.col("check"),
+                        pl.col("failure_case").str.slice(0, 80),
+                    )
                 )
                 .alias("detail"),
             )
         )
     indexed = rows.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
-    unregistered = indexed.filter(pl.col("source").is_not_null() & ~pl.col("source").is_in(registered_sources))
+    unregistered = indexed.filter(
+        pl.col("source").is_not_null() & ~pl.col("source").is_in(registered_sources)
+    )
     failures.append(
         unregistered.select(
             "row",
@@ -188,12 +211,16 @@ def apply_row_rules(rows: pl.DataFrame, *, registered_sources: list[str]) -> tup
             pl.format("source {} is not in data/governance/surfaces.yaml", pl.col("source")).alias("detail"),
         )
     )
-    repeated = indexed.filter(pl.col("feedback_id").is_not_null() & ~pl.col("feedback_id").is_first_distinct())
+    repeated = indexed.filter(
+        pl.col("feedback_id").is_not_null() & ~pl.col("feedback_id").is_first_distinct()
+    )
     failures.append(
         repeated.select(
             "row",
             pl.lit("feedback_id:unique").alias("rule"),
-            pl.format("feedback_id {} already appears earlier in this batch", pl.col("feedback_id")).alias("detail"),
+            pl.format("feedback_id {} already appears earlier in this batch", pl.col("feedback_id")).alias(
+                "detail"
+            ),
         )
     )
     failed = (

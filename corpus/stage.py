@@ -54,7 +54,9 @@ def stage_params(params: Mapping[str, Any], stage: str) -> dict[str, Any]:
 def _format_failures(model_name: str, where: str, failures: pl.DataFrame, limit: int = 5) -> str:
     lines = [f"{where} breaks the {model_name} contract:"]
     grouped = failures.group_by(["column", "check"], maintain_order=True).agg(
-        pl.len().alias("n"), pl.col("index").head(limit).alias("rows"), pl.col("failure_case").head(limit).alias("cases")
+        pl.len().alias("n"),
+        pl.col("index").head(limit).alias("rows"),
+        pl.col("failure_case").head(limit).alias("cases"),
     )
     for row in grouped.iter_rows(named=True):
         cases = ", ".join(repr(c)[:80] for c in row["cases"])
@@ -129,7 +131,14 @@ def distributions(df: pl.DataFrame) -> dict[str, dict[str, int]]:
 
 
 def stage_metrics(
-    *, stage: str, scope: str, rows_in: int, before: pl.DataFrame, after: pl.DataFrame, fate: pl.DataFrame, **extra: Any
+    *,
+    stage: str,
+    scope: str,
+    rows_in: int,
+    before: pl.DataFrame,
+    after: pl.DataFrame,
+    fate: pl.DataFrame,
+    **extra: Any,
 ) -> dict[str, Any]:
     """The metrics every stage reports; `rows_in == rows_out + dropped + quarantined` is asserted."""
     by_outcome: dict[str, dict[str, int]] = {DROPPED: {}, QUARANTINED: {}}

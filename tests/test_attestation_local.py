@@ -46,7 +46,6 @@ from corpus.attestation import (
 )
 from corpus.sigstore_local import LocalSigstore
 
-# Harmless once tests/conftest.py registers the plugin too: pytest loads a plugin once.
 
 REPOSITORY = "acme/feedback-corpus"
 COMMIT = "3f5e1c0a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f"
