@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Stage commands in dvc.yaml run `python`: make it this environment's, activated or not.
+export PATH := $(abspath $(BIN)):$(PATH)
 # Tests and the pipeline use two worker processes by default (this template targets 2-core machines).
 PYTEST_WORKERS ?= 2
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,7 @@ def _isolated_tool_environment(tmp_path_factory: pytest.TempPathFactory) -> None
     os.environ.setdefault("GIT_COMMITTER_NAME", os.environ["GIT_AUTHOR_NAME"])
     os.environ.setdefault("GIT_COMMITTER_EMAIL", os.environ["GIT_AUTHOR_EMAIL"])
     os.environ.pop("CORPUS_REPO", None)
+    # Stage commands say `python scripts/...` and tests call `dvc`: both must be this environment's.
+    venv_bin = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(venv_bin + os.pathsep):
+        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")

@@ -1,0 +1,98 @@
+"""Stage `dedup` (DESIGN.md 4.5): one example per piece of feedback, and label conflicts caught.
+
+Works on the union of all batches. First a feedback_id seen in two batches keeps its first
+occurrence (batch order of params.yaml). Then exact duplicates (normalised prompt + target), then
+near duplicates (MinHash LSH candidates confirmed by exact Jaccard); each cluster keeps one
+representative by the documented order of corpus/dedup.py and the others are recorded as absorbed.
+Near-identical prompts whose corrections disagree are a consistency failure, handled by
+params dedup.conflict_action: drop them all, keep the latest, or send them to review.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from corpus.dedup import dedup_frame
+from corpus.stage import (
+    DROPPED,
+    QUARANTINED,
+    atomic_outputs,
+    check_output,
+    fate_rows,
+    load_params,
+    paths_from_env,
+    read_input,
+    run,
+    stage_metrics,
+    stage_params,
+    write_json,
+    write_parquet,
+)
+from schemas.classified import ClassifiedFeedback
+from schemas.deduped import DedupedFeedback
+from schemas.fate import FateRow
+
+STAGE = "dedup"
+
+
+def main() -> None:
+    paths = paths_from_env()
+    all_params = load_params(paths)
+    params = stage_params(all_params, STAGE)
+    batches = list(all_params.get("batches") or [])
+    parts = [read_input(paths.stage_dir("classify") / f"{b}.parquet", ClassifiedFeedback) for b in batches]
+    rows = pl.concat(parts) if parts else pl.DataFrame(schema=ClassifiedFeedback.to_schema().columns.keys())
+    rows = rows.with_columns(pl.int_range(pl.len()).alias("_order"))
+
+    repeated_ids = rows.filter(~pl.col("feedback_id").is_first_distinct())
+    first_batch = rows.group_by("feedback_id").agg(pl.col("batch_id").sort_by("_order").first().alias("_first"))
+    repeated_ids = repeated_ids.join(first_batch, on="feedback_id")
+    unique = rows.filter(pl.col("feedback_id").is_first_distinct()).drop("_order")
+
+    result = dedup_frame(
+        unique,
+        id_column="feedback_id",
+        prompt_column="prompt",
+        target_column="target",
+        order_by=[(str(column), bool(descending)) for column, descending in params["representative_order"]],
+        threshold=float(params["near_duplicate_jaccard"]),
+        lsh_threshold=float(params["lsh_threshold"]),
+        num_perm=int(params["num_perm"]),
+        shingle_words=int(params["shingle_words"]),
+        conflict_threshold=float(params["conflict_jaccard_below"]),
+        conflict_action=str(params["conflict_action"]),
+    )
+    kept = check_output(
+        result.kept.select(DedupedFeedback.to_schema().columns.keys()).sort("feedback_id"), DedupedFeedback, where="dedup output"
+    )
+    by_id = unique.select("feedback_id", "batch_id", "line_no")
+    dropped = result.dropped.join(by_id, on="feedback_id", how="left")
+    review = result.review.select("feedback_id").join(by_id, on="feedback_id", how="left")
+    fate = pl.concat(
+        [
+            fate_rows(repeated_ids, stage=STAGE, outcome=DROPPED, reason="duplicate_feedback_id",
+                      detail=pl.format("feedback_id first seen in batch {}", pl.col("_first"))),
+            fate_rows(dropped, stage=STAGE, outcome=DROPPED, reason=pl.col("reason"),
+                      detail=pl.format("cluster {} kept {}", pl.col("dedup_cluster_id"), pl.col("kept_feedback_id").fill_null("none"))),
+            fate_rows(review, stage=STAGE, outcome=QUARANTINED, reason="conflicting_corrections_review",
+                      detail="near-identical prompts with conflicting corrections; see data/interim/dedup/conflicts.parquet"),
+        ]
+    )
+    fate = check_output(fate, FateRow, where="dedup fate")
+    metrics = stage_metrics(
+        stage=STAGE, scope="all", rows_in=rows.height, before=rows, after=kept, fate=fate,
+        conflict_clusters=result.conflicts.height,
+        clusters_with_absorbed=int((kept["dedup_cluster_size"] > 1).sum()),
+    )
+    out = paths.stage_dir(STAGE)
+    targets = [out / "examples.parquet", out / "fate.parquet", out / "conflicts.parquet", out / "metrics.json"]
+    with atomic_outputs(*targets) as tmp:
+        write_parquet(kept, tmp(targets[0]))
+        write_parquet(fate, tmp(targets[1]))
+        write_parquet(result.conflicts, tmp(targets[2]))
+        write_json(metrics, tmp(targets[3]))
+    print(f"dedup: {rows.height} rows -> {kept.height} kept, {fate.height} removed, {result.conflicts.height} conflict clusters")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,32 @@
+"""Stage `train_intent`: fit the intent classifier on the labelled seed set shipped with the template.
+
+The model is written as JSON (vocabulary, idf and coefficients), never pickled: loading a pickle
+runs code, and this repository treats every input as potentially hostile. Trained once here,
+loaded by every per-batch `classify` stage, pinned by dvc.lock.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from corpus.intent import train_intent_model
+from corpus.stage import atomic_outputs, load_params, paths_from_env, run, stage_params, write_json
+
+STAGE = "train_intent"
+
+
+def main() -> None:
+    paths = paths_from_env()
+    params = stage_params(load_params(paths), STAGE)
+    seed = pl.read_ndjson(paths.seed / "intent_seed.jsonl", infer_schema_length=None)
+    model = train_intent_model(seed, seed_value=int(params["seed"]))
+    out = paths.stage_dir(STAGE)
+    targets = [out / "model.json", out / "metrics.json"]
+    with atomic_outputs(*targets) as tmp:
+        tmp(targets[0]).write_text(model.to_json(), encoding="utf-8")
+        write_json({"stage": STAGE, "seed_rows": seed.height, "labels": dict(seed.group_by("label").len().sort("label").iter_rows())}, tmp(targets[1]))
+    print(f"train_intent: fitted on {seed.height} labelled seed rows")
+
+
+if __name__ == "__main__":
+    run(main)
