@@ -123,3 +123,9 @@ def sample_generate(
     target = root or _paths().root
     generate(target, rows=rows, seed=seed)
     typer.echo(f"wrote sample feedback ({rows} lines) under {target / 'data'}")
+
+
+# sign, verify and baseline live in their own module (issue 5); it imports only typer at load time.
+from corpus.cli_attest import register as _register_attest  # noqa: E402
+
+_register_attest(app)
