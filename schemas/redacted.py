@@ -7,7 +7,8 @@ import pandera.polars as pa
 
 from schemas.governed import GovernedFeedback
 
-PII_TYPES = ("EMAIL", "PHONE", "CARD", "IBAN", "IP", "NATIONAL_ID", "SECRET", "PERSON")
+from corpus.pii import PII_TYPES
+
 PII_COUNTS = pl.Struct({name: pl.UInt32 for name in PII_TYPES})
 
 

@@ -55,6 +55,7 @@ def main() -> None:
         prompt_column="prompt",
         target_column="target",
         order_by=[(str(column), bool(descending)) for column, descending in params["representative_order"]],
+        time_column="collected_at_utc",
         threshold=float(params["near_duplicate_jaccard"]),
         lsh_threshold=float(params["lsh_threshold"]),
         num_perm=int(params["num_perm"]),
