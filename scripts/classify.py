@@ -51,7 +51,9 @@ def main() -> None:
     rows = read_input(paths.stage_dir("redact") / f"{batch_id}.parquet", RedactedFeedback)
     model = IntentModel.from_json((paths.stage_dir("train_intent") / "model.json").read_text(encoding="utf-8"))
 
-    classified = classify_frame(rows, model, abstain_below=float(params["abstain_below"]))
+    classified = classify_frame(
+        rows, model, abstain_below=float(params["abstain_below"]), defect_margin=float(params["defect_margin"])
+    )
     has_correction = pl.col("correction").str.strip_chars().str.len_chars().fill_null(0) > 0
     has_response = pl.col("response").str.strip_chars().str.len_chars() > 0
     intent = pl.col("intent")
