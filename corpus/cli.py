@@ -125,6 +125,69 @@ def sample_generate(
     typer.echo(f"wrote sample feedback ({rows} lines) under {target / 'data'}")
 
 
+
+remote_app = typer.Typer(help="Team storage: point DVC at an S3 bucket or an S3-compatible store.", no_args_is_help=True)
+app.add_typer(remote_app, name="remote")
+
+
+@remote_app.command("s3")
+def remote_s3(
+    name: Annotated[str, typer.Argument(help="Remote name, e.g. team (the `sample` remote stays).")],
+    url: Annotated[str, typer.Argument(help="s3://BUCKET[/PREFIX]")],
+    endpoint_url: Annotated[
+        Optional[str], typer.Option("--endpoint-url", help="S3-compatible store, e.g. https://minio.internal:9000")
+    ] = None,
+    region: Annotated[Optional[str], typer.Option(help="e.g. eu-west-1")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="AWS profile on this machine; stored in .dvc/config.local only.")] = None,
+    access_key_id: Annotated[
+        Optional[str], typer.Option("--access-key-id", help="Store keys in git-ignored .dvc/config.local; the secret is prompted for.")
+    ] = None,
+    default: Annotated[bool, typer.Option("--default", help="Make it the remote of a bare dvc push/pull.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Redefine an existing S3 remote of this name.")] = False,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="Confirm bucket and credentials now.")] = True,
+) -> None:
+    """Configure an S3 DVC remote: shared settings in .dvc/config, credentials never in git."""
+    from corpus.remote import RemoteError, S3Keys, S3Remote, check_s3_remote, configure_s3_remote
+
+    keys = S3Keys(access_key_id, typer.prompt("secret access key", hide_input=True)) if access_key_id else None
+    root = _paths().root
+    try:
+        setup = configure_s3_remote(
+            root, S3Remote(name, url, endpoint_url, region, profile), keys=keys, default=default, replace=replace
+        )
+    except RemoteError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    typer.echo("\n".join(f"  {c}" for c in setup.commands))
+    typer.echo("commit .dvc/config: git add .dvc/config && git commit -m 'DVC: team S3 remote'")
+    if setup.private:
+        typer.echo(f".dvc/config.local (git-ignored, this clone only) holds: {', '.join(setup.private)}")
+    if check:
+        try:
+            typer.echo(check_s3_remote(root, name))
+        except RemoteError as exc:
+            raise _fail(f"{exc} (the remote is configured; rerun `corpusctl remote check {name}`)", exc.exit_code) from None
+
+
+@remote_app.command("check")
+def remote_check(
+    name: Annotated[str, typer.Argument(help="Remote name.")],
+    objects: Annotated[bool, typer.Option("--objects", help="Also download and re-hash every object this commit needs.")] = False,
+) -> None:
+    """Confirm the bucket and credentials work; with --objects, detect altered or missing objects (exit 6)."""
+    from corpus.remote import RemoteError, check_s3_remote, find_damaged_objects
+
+    root = _paths().root
+    try:
+        typer.echo(check_s3_remote(root, name))
+        damaged = find_damaged_objects(root, name) if objects else []
+    except RemoteError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    for damage in damaged:
+        typer.secho(str(damage), err=True, fg=typer.colors.RED)
+    if damaged:
+        raise typer.Exit(6)
+
+
 # sign, verify and baseline live in their own module (issue 5); it imports only typer at load time.
 from corpus.cli_attest import register as _register_attest  # noqa: E402
 

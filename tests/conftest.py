@@ -10,7 +10,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-pytest_plugins = ["tests.plugins.sigstore_local"]
+pytest_plugins = ["tests.plugins.sigstore_local", "tests.s3servers"]
 
 
 @pytest.fixture(autouse=True, scope="session")
