@@ -133,7 +133,7 @@ app.add_typer(remote_app, name="remote")
 @remote_app.command("s3")
 def remote_s3(
     name: Annotated[str, typer.Argument(help="Remote name, e.g. team (the `sample` remote stays).")],
-    url: Annotated[str, typer.Argument(help="s3://BUCKET[/PREFIX]")],
+    url: Annotated[str, typer.Argument(help="s3://BUCKET/PREFIX (the prefix is optional)")],
     endpoint_url: Annotated[
         Optional[str], typer.Option("--endpoint-url", help="S3-compatible store, e.g. https://minio.internal:9000")
     ] = None,
