@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import click
+from typing import Any
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -16,11 +17,11 @@ from corpus.cli import app
 runner = CliRunner()
 
 
-def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _command_paths(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = []
     for name, command in sorted(group.commands.items()):
         found.append((*prefix, name))
-        if isinstance(command, click.Group):
+        if hasattr(command, "commands"):
             found.extend(_command_paths(command, (*prefix, name)))
     return found
 
