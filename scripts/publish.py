@@ -26,6 +26,7 @@ import polars as pl
 
 from corpus.datacard import BatchEntry, DatasetInfo, SnapshotFacts, render_croissant, render_datacard
 from corpus.errors import CorpusError, GovernanceFileError, StageInputError
+from corpus.gates.drift import snapshot_stats
 from corpus.governance import BatchManifest, load_document
 from corpus.merkle import merkle_root
 from corpus.snapshot import (
@@ -33,12 +34,11 @@ from corpus.snapshot import (
     absorbed_ids,
     build_lineage,
     build_manifest,
-    build_set,
+    build_sets,
+    decode_lines,
     digest_file,
-    example_sets,
     published_fate,
     read_absorbed_records,
-    snapshot_stats,
     stage_code_hashes,
     write_jsonl,
 )
@@ -57,9 +57,9 @@ from corpus.stage import (
     write_parquet,
 )
 from schemas.classified import ClassifiedFeedback
-from schemas.fate import FateRow
+from schemas.gated import FinalFate, GatedFeedback
 from schemas.published import LineageRow, PreferenceExample, PublishedFate, SftExample
-from schemas.split import SPLITS, SplitFeedback
+from schemas.split import SPLITS
 
 STAGE = "publish"
 # Written last, from the files before them: the card and Croissant describe the data files, the
@@ -79,11 +79,13 @@ def main() -> None:
     batches = [str(b) for b in all_params.get("batches") or []]
 
     gates = paths.stage_dir("gates")
-    rows = read_input(gates / "examples.parquet", SplitFeedback)
-    fate = check_output(published_fate(read_input(gates / "final_fate.parquet", FateRow), rows), PublishedFate, where="fate")
+    rows = read_input(gates / "examples.parquet", GatedFeedback)
+    fate = check_output(
+        published_fate(read_input(gates / "final_fate.parquet", FinalFate), rows), PublishedFate, where="fate"
+    )
     gate_report = read_gate_report(gates / "report.json")
 
-    built = build_sets(rows, keep_style=keep_style)
+    built = validated_sets(rows, keep_style=keep_style)
     absorbed = validate(
         read_absorbed_records(paths, batches, absorbed_ids(rows)),
         ClassifiedFeedback,
@@ -91,7 +93,8 @@ def main() -> None:
         error=StageInputError,
     )
     lineage = check_output(build_lineage(built, rows, absorbed), LineageRow, where="lineage")
-    stats = snapshot_stats(rows)
+    # The drift gate's own statistics, so the next snapshot compares like with like.
+    stats = snapshot_stats(rows, snapshot=info.version)
 
     example_files = {f"{b.spec.name}/{split}.jsonl": b.file_examples(split) for b in built for split in SPLITS}
     example_counts = {name: frame.height for name, frame in example_files.items()}
@@ -110,7 +113,9 @@ def main() -> None:
         write_parquet(lineage, tmp(targets["lineage.parquet"]))
         write_parquet(fate, tmp(targets["fate.parquet"]))
         write_json(stats, tmp(targets["stats.json"]))
-        data_files = [digest_file(tmp(targets[name]), name) for name in sorted(targets) if name not in (CARD, CROISSANT, MANIFEST)]
+        data_files = [
+            digest_file(tmp(targets[name]), name) for name in sorted(targets) if name not in (CARD, CROISSANT, MANIFEST)
+        ]
 
         facts = SnapshotFacts(
             info=info,
@@ -128,7 +133,9 @@ def main() -> None:
             params=all_params,
         )
         tmp(targets[CARD]).write_text(render_datacard(facts), encoding="utf-8")
-        write_json(render_croissant(facts, lineage_schema=lineage.schema, fate_schema=fate.schema), tmp(targets[CROISSANT]))
+        write_json(
+            render_croissant(facts, lineage_schema=lineage.schema, fate_schema=fate.schema), tmp(targets[CROISSANT])
+        )
         manifest = build_manifest(
             files=[*data_files, digest_file(tmp(targets[CARD]), CARD), digest_file(tmp(targets[CROISSANT]), CROISSANT)],
             example_counts=example_counts,
@@ -138,7 +145,12 @@ def main() -> None:
         )
         write_json(manifest, tmp(targets[MANIFEST]))
         metrics = stage_metrics(
-            stage=STAGE, scope="all", rows_in=rows.height, before=rows, after=rows, fate=empty_fate(),
+            stage=STAGE,
+            scope="all",
+            rows_in=rows.height,
+            before=rows,
+            after=rows,
+            fate=empty_fate(),
             examples=manifest["examples"],
             rows_merged_into_identical_examples={b.spec.name: b.sources.height - b.examples.height for b in built},
             preference_skipped_identical=sum(b.skipped_identical for b in built),
@@ -156,9 +168,12 @@ def dataset_info(params: dict[str, Any]) -> DatasetInfo:
     if not isinstance(dataset, dict) or any(not dataset.get(f) for f in fields):
         raise CorpusError(f"params.yaml: publish.dataset needs {', '.join(fields)} (they go into croissant.json)")
     version, date_published = params.get("version"), params.get("date_published")
+    if version is not None and not isinstance(version, str):
+        # YAML reads 1.10 as the number 1.1: a version must be quoted to survive.
+        raise CorpusError(f'params.yaml: publish.version must be a quoted string such as "1.0", not {version!r}')
     return DatasetInfo(
         **{f: str(dataset[f]) for f in fields},
-        version=None if version is None else str(version),
+        version=version,
         date_published=None if date_published is None else str(date_published),
     )
 
@@ -172,19 +187,12 @@ def read_gate_report(path: Path) -> dict[str, Any]:
     return report
 
 
-def build_sets(rows: pl.DataFrame, *, keep_style: bool) -> list[BuiltSet]:
-    sets = example_sets(keep_style=keep_style)
-    published_kinds = sorted({kind for spec in sets for kind in spec.kinds})
-    stray = rows.filter(~pl.col("example_kind").is_in(published_kinds))
-    if stray.height:
-        raise StageInputError(
-            f"{stray.height} gated row(s) of example_kind {sorted(set(stray['example_kind']))} belong to no published "
-            "set (style rows need params classify.keep_style: true)"
-        )
-    built = [build_set(rows, spec) for spec in sets]
+def validated_sets(rows: pl.DataFrame, *, keep_style: bool) -> list[BuiltSet]:
+    built = build_sets(rows, keep_style=keep_style)
     for b in built:
+        # The lines as written, parsed back: what training code will read is what is checked.
         model = PreferenceExample if b.spec.preference else SftExample
-        check_output(b.examples.select(model.to_schema().columns.keys()), model, where=f"published {b.spec.name} examples")
+        check_output(decode_lines(b), model, where=f"published {b.spec.name} examples")
     return built
 
 

@@ -1,0 +1,421 @@
+"""Building the published snapshot (DESIGN.md 5, contract v1): examples, their content-addressed
+ids, the lineage, the fate ledger, the stage code hashes and the manifest.
+
+Canonical JSON of an example (what its id hashes) is RFC 8785 (JCS) applied to the example object
+without `example_id`. Examples hold only objects, arrays and strings with ASCII keys, so JCS comes
+down to: members sorted by key, no whitespace, UTF-8, and strings escaped minimally (`"` and `\\`
+with a backslash; U+0008, U+0009, U+000A, U+000C, U+000D as \\b \\t \\n \\f \\r; other controls below
+U+0020 as \\u00xx in lower-case hex; everything else, U+2028 and emoji included, as literal
+UTF-8). The canonical text is built column-wise with polars; `example_id_of` recomputes an id with
+the independent `rfc8785` package, and the tests hold the two to each other.
+
+    example_id = lowercase hex SHA-256 of the UTF-8 bytes of the canonical example
+
+A JSONL line is the canonical example with `"example_id":"<id>"` inserted as its first member: its
+members come in a fixed order and every line is byte-for-byte reproducible. Lines end with "\n"
+only; strings may hold U+2028 or U+0085 unescaped (JCS), so split lines on "\n", not with
+str.splitlines().
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import rfc8785
+import yaml
+
+from corpus.errors import StageInputError, StageOutputError
+from corpus.governance import sha256_file
+from corpus.paths import RepoPaths
+from schemas.classified import ClassifiedFeedback
+from schemas.published import CONTRACT_VERSION, PREFERENCE_LINE, SFT_LINE
+from schemas.redacted import PII_TYPES
+
+_JSON_ESCAPES: dict[str, str] = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+for _code in range(0x20):
+    _JSON_ESCAPES.setdefault(chr(_code), f"\\u{_code:04x}")
+
+# Lines per write when streaming a JSONL file (bounds memory to one chunk of text).
+_WRITE_CHUNK = 100_000
+
+
+def json_string(text: pl.Expr) -> pl.Expr:
+    """A string expression as a JCS JSON string literal. One pass, so no escape is escaped twice."""
+    return pl.lit('"') + text.str.replace_many(list(_JSON_ESCAPES), list(_JSON_ESCAPES.values())) + pl.lit('"')
+
+
+def _message_json(message: pl.Expr) -> pl.Expr:
+    # "content" sorts before "role".
+    content, role = message.struct.field("content"), message.struct.field("role")
+    return pl.lit('{"content":') + json_string(content) + pl.lit(',"role":') + json_string(role) + pl.lit("}")
+
+
+def example_id_of(example: Mapping[str, Any]) -> str:
+    """The id of one parsed example (any `example_id` member is ignored): the audit's recomputation."""
+    body = {key: value for key, value in example.items() if key != "example_id"}
+    return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+
+
+def sha256_hex(texts: pl.Series) -> pl.Series:
+    """SHA-256 of each string's UTF-8 bytes. Polars has no SHA-256, so this is the one Python loop;
+    the binary cast hands over bytes without re-encoding (about 1 s per million examples here)."""
+    digests = [hashlib.sha256(data).hexdigest() for data in texts.cast(pl.Binary).to_list()]
+    return pl.Series(texts.name, digests, dtype=pl.String)
+
+
+# ---- example sets ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExampleSet:
+    """One published example set: which rows feed it and which shape its lines have."""
+
+    name: str
+    kinds: tuple[str, ...]
+    preference: bool  # prompt/chosen/rejected (DPO) rather than messages (SFT)
+
+
+SFT = ExampleSet("sft", ("defect_fix", "endorsed"), preference=False)
+PREFERENCE = ExampleSet("preference", ("defect_fix",), preference=True)
+STYLE = ExampleSet("style", ("style",), preference=False)
+
+
+def example_sets(*, keep_style: bool) -> list[ExampleSet]:
+    # Style corrections are taste, not defects: a set of their own, and only when classify keeps them.
+    return [SFT, PREFERENCE, STYLE] if keep_style else [SFT, PREFERENCE]
+
+
+@dataclass(frozen=True)
+class BuiltSet:
+    """A set's examples (one row per distinct example, sorted by id, with its JSONL `line`) and
+    its sources (one row per gated row that yields an example)."""
+
+    spec: ExampleSet
+    examples: pl.DataFrame
+    sources: pl.DataFrame
+    skipped_identical: int  # preference rows whose correction equals the response: no preference
+
+    def file_examples(self, split: str) -> pl.DataFrame:
+        return self.examples.filter(pl.col("split") == split)
+
+
+def _encode(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each row's parts as JSON text, encoded once for every set (a defect fix feeds two)."""
+    return rows.select(
+        "feedback_id",
+        "split",
+        "example_kind",
+        # The prompt's messages, comma-separated, without brackets: "" for an empty prompt.
+        pl.col("prompt").list.eval(_message_json(pl.element())).list.join(",").alias("prompt_items"),
+        json_string(pl.col("target")).alias("target_json"),
+        json_string(pl.col("response")).alias("response_json"),
+        # A correction equal to the response states no preference.
+        (pl.col("target") == pl.col("response")).alias("no_preference"),
+    )
+
+
+def _members(spec: ExampleSet) -> pl.Expr:
+    """The canonical example's members in key order, without the enclosing braces."""
+    if spec.preference:
+        return (
+            pl.lit('"chosen":')
+            + pl.col("target_json")
+            + pl.lit(',"prompt":[')
+            + pl.col("prompt_items")
+            + pl.lit('],"rejected":')
+            + pl.col("response_json")
+        )
+    # Appended as text: adding a struct to every list (concat_list) costs more than all the encoding.
+    prompt = pl.when(pl.col("prompt_items") == "").then(pl.lit("")).otherwise(pl.col("prompt_items") + pl.lit(","))
+    return (
+        pl.lit('"messages":[')
+        + prompt
+        + pl.lit('{"content":')
+        + pl.col("target_json")
+        + pl.lit(',"role":"assistant"}]')
+    )
+
+
+def _build_set(encoded: pl.DataFrame, spec: ExampleSet) -> BuiltSet:
+    selected = encoded.filter(pl.col("example_kind").is_in(spec.kinds))
+    skipped = 0
+    if spec.preference:
+        skipped = int(selected["no_preference"].sum())
+        selected = selected.filter(~pl.col("no_preference"))
+    per_row = selected.select("feedback_id", "split", _members(spec).alias("members"))
+    ids = sha256_hex(per_row.select(pl.lit("{") + pl.col("members") + pl.lit("}")).to_series())
+    per_row = per_row.with_columns(
+        ids.alias("example_id"), pl.format("{}/{}.jsonl", pl.lit(spec.name), pl.col("split")).alias("example_file")
+    )
+    straddling = per_row.group_by("example_id").agg(pl.col("split").n_unique().alias("n")).filter(pl.col("n") > 1)
+    if straddling.height:
+        sample = per_row.join(straddling, on="example_id").sort("example_id", "feedback_id").head(6)
+        raise StageInputError(
+            f"{spec.name}: {straddling.height} example(s) would be in both train and validation (identical content "
+            f"from different sessions that dedup did not merge), e.g. feedback {', '.join(sample['feedback_id'])}"
+        )
+    # Identical examples from several rows are one example with several sources (lineage rows).
+    examples = (
+        per_row.unique(subset="example_id", keep="first")
+        .sort("example_id")
+        .select(
+            "example_id",
+            "split",
+            "example_file",
+            (pl.lit('{"example_id":"') + pl.col("example_id") + pl.lit('",') + pl.col("members") + pl.lit("}")).alias(
+                "line"
+            ),
+        )
+    )
+    sources = per_row.select("example_id", "example_file", "feedback_id")
+    return BuiltSet(spec=spec, examples=examples, sources=sources, skipped_identical=skipped)
+
+
+def build_sets(rows: pl.DataFrame, *, keep_style: bool) -> list[BuiltSet]:
+    """Every published set from the gated rows (GatedFeedback); a row no set takes is an error,
+    never a silent loss."""
+    sets = example_sets(keep_style=keep_style)
+    published_kinds = sorted({kind for spec in sets for kind in spec.kinds})
+    stray = rows.filter(~pl.col("example_kind").is_in(published_kinds))
+    if stray.height:
+        raise StageInputError(
+            f"{stray.height} gated row(s) of example_kind {sorted(set(stray['example_kind']))} belong to no published "
+            "set (style rows need params classify.keep_style: true)"
+        )
+    encoded = _encode(rows)
+    return [_build_set(encoded, spec) for spec in sets]
+
+
+def decode_lines(built: BuiltSet) -> pl.DataFrame:
+    """The written lines parsed back into columns, so the published rows are validated as written."""
+    dtype = PREFERENCE_LINE if built.spec.preference else SFT_LINE
+    try:
+        return built.examples.select(pl.col("line").str.json_decode(dtype).struct.unnest())
+    except pl.exceptions.PolarsError as exc:
+        raise StageOutputError(f"{built.spec.name}: a line written for training does not parse back: {exc}") from None
+
+
+def write_jsonl(lines: pl.Series, path: Path) -> None:
+    """One line per example, '\\n'-terminated, UTF-8; written in chunks to bound memory."""
+    with path.open("wb") as handle:
+        for start in range(0, lines.len(), _WRITE_CHUNK):
+            # Joined and handed over as bytes: a Python str of the chunk would cost a decode and an encode.
+            handle.write(lines.slice(start, _WRITE_CHUNK).str.join("\n").cast(pl.Binary).item() + b"\n")
+
+
+# ---- lineage -----------------------------------------------------------------------------------
+
+
+def _record_columns() -> list[pl.Expr]:
+    """Lineage columns that describe one raw record as it stood after classify."""
+    redactions = pl.concat_str(
+        [
+            pl.when(pl.col("pii_counts").struct.field(kind) > 0).then(
+                pl.format("{}:{}", pl.lit(kind), pl.col("pii_counts").struct.field(kind))
+            )
+            for kind in PII_TYPES
+        ],
+        separator=",",
+        ignore_nulls=True,
+    )
+    return [
+        pl.col("feedback_id"),
+        pl.col("batch_id"),
+        pl.col("line_no").cast(pl.Int64),
+        pl.col("line_sha256"),
+        pl.col("annotator_id"),
+        pl.col("annotator_role"),
+        pl.col("source"),
+        pl.col("domain"),
+        pl.col("model_version"),
+        pl.col("effective_guideline_version").alias("guideline_version"),
+        pl.col("collected_at_utc").alias("collected_at"),
+        pl.col("intent"),
+        pl.col("defect_subtype"),
+        pl.col("intent_source"),
+        pl.col("intent_confidence"),
+        pl.col("example_kind"),
+        redactions.alias("redactions"),
+        pl.col("pii_residual"),
+    ]
+
+
+def absorbed_ids(rows: pl.DataFrame) -> list[str]:
+    return sorted(set(rows.select(pl.col("dedup_absorbed").explode().drop_nulls()).to_series().to_list()))
+
+
+def read_absorbed_records(paths: RepoPaths, batches: Iterable[str], wanted: list[str]) -> pl.DataFrame:
+    """The classified records dedup absorbed, read back from classify's per-batch outputs.
+
+    Dedup keeps the first occurrence of a feedback_id in the batch order of params.yaml, so the same
+    order decides here which record an absorbed id names.
+    """
+    files = [paths.stage_dir("classify") / f"{batch}.parquet" for batch in batches]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise StageInputError(f"classify outputs missing: {', '.join(missing[:5])}; run `dvc repro`")
+    if not wanted:
+        return pl.DataFrame(
+            schema={name: column.dtype.type for name, column in ClassifiedFeedback.to_schema().columns.items()}
+        )
+    found = (
+        pl.scan_parquet(files)
+        .filter(pl.col("feedback_id").is_in(wanted))
+        .unique(subset="feedback_id", keep="first", maintain_order=True)
+        .collect()
+    )
+    absent = sorted(set(wanted) - set(found["feedback_id"].to_list()))
+    if absent:
+        raise StageInputError(
+            f"{len(absent)} absorbed feedback_id(s) are in no classify output, e.g. {', '.join(absent[:5])}: "
+            "the gates output and the classify outputs come from different runs; run `dvc repro`"
+        )
+    return found
+
+
+def build_lineage(built: list[BuiltSet], rows: pl.DataFrame, absorbed: pl.DataFrame) -> pl.DataFrame:
+    """One row per (example, contributing raw record): the representative row that yielded the
+    example and every record dedup absorbed into it."""
+    sources = pl.concat([b.sources for b in built])
+    example_level = rows.select("feedback_id", "dedup_cluster_id", "balance_decision", "split", "dedup_absorbed")
+    records = rows.select(_record_columns())
+    representatives = (
+        sources.join(example_level, on="feedback_id")
+        .join(records, on="feedback_id")
+        .with_columns(pl.lit("representative").alias("dedup_role"))
+    )
+    absorbed_rows = (
+        representatives.select(
+            "example_id", "example_file", "dedup_cluster_id", "balance_decision", "split", "dedup_absorbed"
+        )
+        .explode("dedup_absorbed")
+        .drop_nulls("dedup_absorbed")
+        .rename({"dedup_absorbed": "feedback_id"})
+        .join(absorbed.select(_record_columns()), on="feedback_id")
+        .with_columns(pl.lit("absorbed").alias("dedup_role"))
+    )
+    order = [
+        "example_id",
+        "example_file",
+        "feedback_id",
+        "batch_id",
+        "line_no",
+        "line_sha256",
+        "annotator_id",
+        "annotator_role",
+        "source",
+        "domain",
+        "model_version",
+        "guideline_version",
+        "collected_at",
+        "intent",
+        "defect_subtype",
+        "intent_source",
+        "intent_confidence",
+        "example_kind",
+        "redactions",
+        "pii_residual",
+        "dedup_cluster_id",
+        "dedup_role",
+        "balance_decision",
+        "split",
+    ]
+    return pl.concat([representatives.select(order), absorbed_rows.select(order)]).sort(
+        ["example_file", "example_id", "feedback_id"]
+    )
+
+
+# ---- fate --------------------------------------------------------------------------------------
+
+
+def published_fate(final_fate: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """The gates' final fate, sorted, after checking that its `kept` lines are exactly the gated rows."""
+    kept = final_fate.filter(pl.col("outcome") == "kept").select("batch_id", "line_no")
+    gated = rows.select("batch_id", pl.col("line_no").cast(pl.Int64))
+    unexplained = gated.join(kept, on=["batch_id", "line_no"], how="anti")
+    phantom = kept.join(gated, on=["batch_id", "line_no"], how="anti")
+    if unexplained.height or phantom.height:
+        raise StageInputError(
+            f"gates outputs disagree: {unexplained.height} gated row(s) without a `kept` fate and "
+            f"{phantom.height} `kept` fate(s) without a gated row; run `dvc repro`"
+        )
+    return final_fate.sort(["batch_id", "line_no"])
+
+
+# ---- provenance and manifest -------------------------------------------------------------------
+
+
+def _stage_definitions(dvc_yaml: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    for stage in (dvc_yaml.get("stages") or {}).values():
+        if isinstance(stage, Mapping):
+            # foreach stages keep their definition under `do`.
+            yield stage.get("do", stage) if "foreach" in stage else stage
+
+
+def stage_code_hashes(paths: RepoPaths) -> dict[str, str]:
+    """sha256 of every Python file a stage of dvc.yaml declares as a dependency (a file or a folder
+    of them): the code dvc.lock pins, by repo-relative path."""
+    dvc_yaml = yaml.safe_load(paths.root.joinpath("dvc.yaml").read_text(encoding="utf-8")) or {}
+    files: set[Path] = set()
+    for stage in _stage_definitions(dvc_yaml):
+        for dep in stage.get("deps") or []:
+            if not isinstance(dep, str) or "${" in dep:
+                continue
+            target = paths.root / dep
+            if dep.endswith(".py"):
+                if not target.is_file():
+                    raise StageInputError(f"dvc.yaml declares {dep}, which does not exist")
+                files.add(target)
+            elif target.is_dir():
+                files.update(p for p in target.rglob("*.py") if "__pycache__" not in p.parts)
+    return {p.relative_to(paths.root).as_posix(): sha256_file(p) for p in sorted(files)}
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    path: str  # relative to data/published, '/' separated
+    bytes: int
+    sha256: str
+
+
+def digest_file(path: Path, relative: str) -> FileDigest:
+    return FileDigest(path=relative, bytes=path.stat().st_size, sha256=sha256_file(path))
+
+
+MERKLE_SCHEME = {
+    "leaves": "distinct example ids of all example files, sorted ascending; leaf input: the id's 64 ASCII hex digits",
+    "leaf_hash": "SHA-256(0x00 || leaf input)",
+    "node_hash": "SHA-256(0x01 || left || right), RFC 6962 split at the largest power of two below n",
+    "empty_root": "SHA-256 of the empty string",
+}
+
+
+def build_manifest(
+    *,
+    files: list[FileDigest],
+    example_counts: Mapping[str, int],
+    root: str,
+    tree_size: int,
+    snapshot_version: str | None,
+) -> dict[str, Any]:
+    """manifest.json: what the snapshot's attestation signs (DESIGN.md 5 and 6)."""
+    return {
+        "contract_version": CONTRACT_VERSION,
+        "snapshot_version": snapshot_version,
+        "files": [{"path": f.path, "bytes": f.bytes, "sha256": f.sha256} for f in sorted(files, key=lambda f: f.path)],
+        "examples": {"per_file": dict(sorted(example_counts.items())), "total": sum(example_counts.values())},
+        "merkle": {"root": root, "tree_size": tree_size, **MERKLE_SCHEME},
+    }
