@@ -14,8 +14,8 @@ class DedupedFeedback(ClassifiedFeedback):
     # feedback_ids of the rows this representative absorbed.
     dedup_absorbed: pl.List(pl.String) = pa.Field(nullable=False)
 
-    @pa.dataframe_check(name="feedback_id_unique")
-    def _unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
+    @pa.dataframe_check
+    def feedback_id_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("feedback_id").is_unique())
 
     class Config:

@@ -17,8 +17,8 @@ class IngestedFeedback(RawFeedback):
     collected_at_utc: pl.Datetime(time_unit="us", time_zone="UTC") = pa.Field(nullable=False)
     batch_guideline_version: str = pa.Field(nullable=True)
 
-    @pa.dataframe_check(name="feedback_id_unique_in_batch")
-    def _unique_ids(cls, data: pa.PolarsData) -> pl.LazyFrame:
+    @pa.dataframe_check
+    def feedback_id_unique_in_batch(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("feedback_id").is_first_distinct())
 
     class Config:

@@ -86,26 +86,26 @@ class RawFeedback(pa.DataFrameModel):
     tenant_id: str = pa.Field(nullable=True)
     session_id: str = pa.Field(nullable=True)
 
-    @pa.check("collected_at", name="rfc3339_calendar_instant")
-    def _collected_at_is_a_real_instant(cls, data: pa.PolarsData) -> pl.LazyFrame:
+    @pa.check("collected_at")
+    def rfc3339_calendar_instant(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(parse_collected_at(data.key).is_not_null() | pl.col(data.key).is_null())
 
-    @pa.check("prompt", name="prompt_not_empty")
-    def _prompt_not_empty(cls, data: pa.PolarsData) -> pl.LazyFrame:
+    @pa.check("prompt")
+    def prompt_not_empty(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col(data.key).list.len().fill_null(1) > 0)
 
-    @pa.check("prompt", name="message_role_valid")
-    def _message_roles(cls, data: pa.PolarsData) -> pl.LazyFrame:
+    @pa.check("prompt")
+    def message_role_valid(cls, data: pa.PolarsData) -> pl.LazyFrame:
         roles = pl.col(data.key).list.eval(pl.element().struct.field("role").is_in(MESSAGE_ROLES).fill_null(False))
         return data.lazyframe.select(roles.list.all().fill_null(True))
 
-    @pa.check("prompt", name="message_content_is_text")
-    def _message_contents(cls, data: pa.PolarsData) -> pl.LazyFrame:
+    @pa.check("prompt")
+    def message_content_is_text(cls, data: pa.PolarsData) -> pl.LazyFrame:
         contents = pl.col(data.key).list.eval(pl.element().struct.field("content").is_not_null())
         return data.lazyframe.select(contents.list.all().fill_null(True))
 
-    @pa.check("prompt", name="last_message_is_user")
-    def _last_is_user(cls, data: pa.PolarsData) -> pl.LazyFrame:
+    @pa.check("prompt")
+    def last_message_is_user(cls, data: pa.PolarsData) -> pl.LazyFrame:
         last_role = pl.col(data.key).list.last().struct.field("role")
         return data.lazyframe.select((last_role == "user").fill_null(pl.col(data.key).list.len().fill_null(0) == 0))
 

@@ -15,8 +15,8 @@ class SplitFeedback(BalancedFeedback):
     # The grouping key: session_id, else feedback_id (a row without a session is its own group).
     split_group: str = pa.Field(nullable=False)
 
-    @pa.dataframe_check(name="no_group_straddles_splits")
-    def _leak_free(cls, data: pa.PolarsData) -> pl.LazyFrame:
+    @pa.dataframe_check
+    def no_group_straddles_splits(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("split").n_unique().over("split_group") == 1)
 
     class Config:
