@@ -21,8 +21,8 @@ class GatedFeedback(SplitFeedback):
 class FinalFate(FateRow):
     """Exactly one final outcome per raw line; `kept` rows are the gated examples."""
 
-    @pa.dataframe_check(name="one_fate_per_line")
-    def _one_per_line(cls, data: pa.PolarsData) -> pl.LazyFrame:
+    @pa.dataframe_check
+    def one_fate_per_line(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.struct("batch_id", "line_no").is_unique())
 
     class Config:

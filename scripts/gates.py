@@ -1,0 +1,135 @@
+"""Stage `gates` (DESIGN.md 4.8): the checks every snapshot must pass before it is published.
+
+Reads the split examples, the eval probes, the canary triggers, the previous snapshot's statistics
+and every stage's fate ledger. Two gates remove rows: examples that overlap an eval probe
+(`eval_contamination`) and the rows of domains without probes that params exclude
+(`domain_without_probes`). Then poisoning, drift and conservation judge the result. A failed gate
+that params do not override (with a justification) stops `dvc repro`: the readable report goes to
+stderr and the stage exits with GateFailure's code.
+
+Outputs under data/interim/gates/: examples.parquet (the rows that passed), fate.parquet (what the
+gates dropped), final_fate.parquet (exactly one final outcome per raw line), report.json, report.md
+and metrics.json.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from corpus.errors import GateFailure
+from corpus.gates import ROW, contamination, conservation, coverage, drift, parse_settings, poisoning
+from corpus.gates.report import GateReport, Overrides
+from corpus.gates.text import ExampleText
+from corpus.governance import Canaries, load_document
+from corpus.stage import (
+    DROPPED,
+    KEPT,
+    atomic_outputs,
+    check_output,
+    fate_rows,
+    load_params,
+    paths_from_env,
+    read_input,
+    run,
+    stage_metrics,
+    stage_params,
+    write_json,
+    write_parquet,
+)
+from schemas.fate import FateRow
+from schemas.gated import FinalFate, GatedFeedback
+from schemas.split import SplitFeedback
+
+STAGE = "gates"
+
+
+def main() -> None:
+    paths = paths_from_env()
+    params = load_params(paths)
+    section = stage_params(params, STAGE)
+    contamination_settings = parse_settings(contamination.Settings, section, "contamination")
+    coverage_settings = parse_settings(coverage.Settings, section, "coverage")
+    poisoning_settings = parse_settings(poisoning.Settings, section, "poisoning")
+    drift_settings = parse_settings(drift.Settings, section, "drift")
+    overrides = Overrides.from_params(section.get("overrides"))
+
+    examples = read_input(paths.stage_dir("split") / "examples.parquet", SplitFeedback).with_row_index(ROW)
+    probes = contamination.read_probes(paths.probes)
+    triggers = load_document(paths.governance_file("canaries"), Canaries).triggers
+    baseline = drift.load_baseline(drift.baseline_path(paths))
+    ledger = conservation.load_ledger(paths, list(params.get("batches") or []))
+    # Words of every prompt and target, computed once for the contamination and poisoning gates.
+    text = ExampleText.of(examples["prompt"], examples["target"])
+
+    # Gates that remove rows: contamination over every example, then coverage over what is left.
+    contamination_result, contaminated = contamination.check(examples, text, probes, contamination_settings)
+    coverage_result, uncovered = coverage.check(
+        examples.filter(~pl.col(ROW).is_in(contaminated[ROW].implode())), probes, coverage_settings
+    )
+    drops = pl.concat([contaminated, uncovered]).sort(ROW)
+    # Filters, not joins, so the examples keep their order: outputs are byte-identical run to run.
+    gated = check_output(
+        examples.filter(~pl.col(ROW).is_in(drops[ROW].implode())).drop(ROW), GatedFeedback, where="gates output"
+    )
+
+    # Gates that judge. Poisoning looks at every input example: a dropped row is still evidence
+    # against the annotator who wrote it. Drift compares what will be published.
+    poisoning_result = poisoning.check(examples, text, triggers, poisoning_settings)
+    drift_result = drift.check(gated, baseline, drift_settings)
+
+    fate = check_output(
+        fate_rows(
+            examples.join(drops, on=ROW).sort(ROW), stage=STAGE, outcome=DROPPED, reason=pl.col("reason"), detail=pl.col("detail")
+        ),
+        FateRow,
+        where="gates fate",
+    )
+    kept = fate_rows(gated, stage=STAGE, outcome=KEPT, reason="passed_gates", detail=pl.col("split"))
+    final = pl.concat([ledger.fates, fate, kept]).sort("batch_id", "line_no", "stage")
+    gates_flow = conservation.StageFlow(STAGE, conservation.ALL, examples.height, gated.height, fate.height, fate.height)
+    conservation_result = conservation.check(final, ledger, gates_flow)
+
+    dropped = dict(fate.group_by("reason").len().sort("reason").iter_rows())
+    report = GateReport(
+        [contamination_result, coverage_result, poisoning_result, drift_result, conservation_result],
+        overrides,
+        rows={"in": examples.height, "out": gated.height, "dropped": dropped},
+    )
+    out = paths.stage_dir(STAGE)
+    names = ["examples.parquet", "fate.parquet", "final_fate.parquet", "report.json", "report.md", "metrics.json"]
+    targets = [out / name for name in names]
+    if not report.passed:
+        # An earlier run's passing outputs must not outlive a refusal (dvc repro removes them itself;
+        # a direct run must too).
+        for target in targets:
+            target.unlink(missing_ok=True)
+        raise GateFailure("the gates refused this snapshot\n\n" + report.to_markdown())
+
+    final = check_output(final, FinalFate, where="gates final fate")
+    metrics = stage_metrics(
+        stage=STAGE,
+        scope=conservation.ALL,
+        rows_in=examples.height,
+        before=examples,
+        after=gated,
+        fate=fate,
+        gates={result.gate: report.status(result) for result in report.results},
+        overridden=report.overridden,
+    )
+    with atomic_outputs(*targets) as tmp:
+        write_parquet(gated, tmp(targets[0]))
+        write_parquet(fate, tmp(targets[1]))
+        write_parquet(final, tmp(targets[2]))
+        write_json(report.to_json(), tmp(targets[3]))
+        tmp(targets[4]).write_text(report.to_markdown(), encoding="utf-8")
+        write_json(metrics, tmp(targets[5]))
+    waived = ", ".join(f"{gate} ({why})" for gate, why in report.overridden.items())
+    print(
+        f"gates: {examples.height} rows -> {gated.height} passed, {fate.height} dropped "
+        f"({', '.join(f'{reason} {n}' for reason, n in dropped.items()) or 'none'}); "
+        + (f"passed with overrides: {waived}" if waived else "all gates passed")
+    )
+
+
+if __name__ == "__main__":
+    run(main)
