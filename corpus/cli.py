@@ -192,3 +192,8 @@ def remote_check(
 from corpus.cli_attest import register as _register_attest  # noqa: E402
 
 _register_attest(app)
+
+# audit, revoke and model record (issue 6), same pattern.
+from corpus.cli_audit import register as _register_audit  # noqa: E402
+
+_register_audit(app)

@@ -166,9 +166,11 @@ def check_manifest(batch_id: str, paths: RepoPaths, maintainers: Maintainers) ->
     must be a listed maintainer other than the author, and the file must be this batch's tracked file.
     """
     manifest_path = paths.manifest(batch_id)
+    # Verdicts end up in the fate ledger and the snapshot: no machine-specific absolute paths.
+    shown = manifest_path.relative_to(paths.root).as_posix()
 
     def reject(reason: str, detail: str, manifest: BatchManifest | None = None) -> ManifestVerdict:
-        return ManifestVerdict(batch_id, False, reason, f"{manifest_path}: {detail}", manifest)
+        return ManifestVerdict(batch_id, False, reason, f"{shown}: {detail}", manifest)
 
     if not manifest_path.is_file():
         return reject("manifest_missing", "no manifest; write one with `corpusctl batch add`")
@@ -180,7 +182,7 @@ def check_manifest(batch_id: str, paths: RepoPaths, maintainers: Maintainers) ->
                 "not_approved",
                 "no approver yet; a maintainer other than the author runs `corpusctl batch approve`",
             )
-        return ManifestVerdict(batch_id, False, "manifest_malformed", str(exc), None)
+        return ManifestVerdict(batch_id, False, "manifest_malformed", str(exc).replace(str(manifest_path), shown), None)
     if manifest.batch_id != batch_id:
         return reject(
             "manifest_batch_id_mismatch",
