@@ -179,7 +179,9 @@ def find(text: ExampleText, probes: pl.DataFrame, settings: Settings) -> pl.Data
         ]
     ).join(probes.select(pl.col("probe_id"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("probe")), on="probe")
     return (
-        hits.sort([ROW, "score", "probe_id"], descending=[False, True, False])
+        # Evidence breaks ties (a row may copy a probe's prompt and its reference equally well):
+        # the report must name the same evidence on every run.
+        hits.sort([ROW, "score", "probe_id", "evidence"], descending=[False, True, False, False])
         .group_by(ROW, maintain_order=True)
         .agg(
             pl.col("probe_id").first(),
