@@ -34,6 +34,8 @@ class RepoPaths:
         self.governance = self.data / "governance"
         self.interim = self.data / "interim"
         self.published = self.data / "published"
+        # The previous signed snapshot's stats.json: written by `corpusctl baseline`, read by the drift gate.
+        self.baseline_stats = self.data / "baseline" / "stats.json"
         self.attestations = root / "attestations"
 
     def manifest(self, batch_id: str) -> Path:

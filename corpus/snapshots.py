@@ -373,10 +373,6 @@ def workspace_snapshot_hint(registry: Registry, workspace_sha256: str | None, ve
 # ---- the drift baseline ------------------------------------------------------------------------
 
 
-def baseline_path(paths: RepoPaths) -> Path:
-    return paths.data / "baseline" / STATS_NAME
-
-
 def set_baseline(paths: RepoPaths, version: str) -> Path:
     """Make `version`'s stats.json the drift baseline of the next snapshot.
 
@@ -410,6 +406,6 @@ def set_baseline(paths: RepoPaths, version: str) -> Path:
         )
     # The drift gate reads `snapshot` (null: no baseline); the manifest digest says which bytes.
     baseline = {**stats, "snapshot": version, "snapshot_manifest_sha256": entry.manifest_sha256}
-    target = baseline_path(paths)
+    target = paths.baseline_stats
     write_atomic(target, json.dumps(baseline, indent=2, ensure_ascii=False) + "\n")
     return target

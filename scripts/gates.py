@@ -56,7 +56,7 @@ def main() -> None:
     examples = read_input(paths.stage_dir("split") / "examples.parquet", SplitFeedback).with_row_index(ROW)
     probes = contamination.read_probes(paths.probes)
     triggers = load_document(paths.governance_file("canaries"), Canaries).triggers
-    baseline = drift.load_baseline(drift.baseline_path(paths))
+    baseline = drift.load_baseline(paths.baseline_stats)
     ledger = conservation.load_ledger(paths, list(params.get("batches") or []))
     # Words of every prompt and target, computed once for the contamination and poisoning gates.
     text = ExampleText.of(examples["prompt"], examples["target"])

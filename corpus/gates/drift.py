@@ -1,7 +1,7 @@
 """Drift: does this snapshot's make-up match the previous one's?
 
-The previous snapshot's statistics (`data/baseline/stats.json`, git-tracked, written by the publish
-stage with `snapshot_stats`) are compared with the examples this snapshot will publish, on the
+The previous snapshot's statistics (`data/baseline/stats.json`, git-tracked, copied from a signed
+snapshot's stats.json — which publish writes with `snapshot_stats` — by `corpusctl baseline`) are compared with the examples this snapshot will publish, on the
 distributions of domain, intent, source, annotator share and prompt and target length. A shift
 that nobody planned (a vendor batch that doubles one domain, one new annotator writing a third of
 the corpus) must be looked at before it trains a model.
@@ -32,7 +32,6 @@ from scipy.spatial.distance import jensenshannon
 from corpus.errors import StageInputError
 from corpus.gates import GateSettings
 from corpus.gates.report import GateResult
-from corpus.paths import RepoPaths
 
 STATS_VERSION = 1
 OTHERS = "(others)"
@@ -48,10 +47,6 @@ _SHIFTS_SHOWN = 3
 class Settings(GateSettings):
     max_psi: float = Field(gt=0)
     max_js: float = Field(gt=0, le=1)
-
-
-def baseline_path(paths: RepoPaths) -> Path:
-    return paths.data / "baseline" / "stats.json"
 
 
 def _length_buckets() -> list[str]:
