@@ -175,3 +175,17 @@ def test_gates_catch_the_planted_triggers_once_revocations_are_removed(clone: Pa
     revocations.write_text(shipped)
     sh("dvc", "repro", cwd=work)
     assert published_digests(work) == published_digests(clone)
+
+
+def test_planted_conflicting_corrections_are_caught(clone: Path) -> None:
+    fate = pl.read_parquet(clone / "data" / "published" / "fate.parquet")
+    planted = pl.DataFrame(TRUTH["cases"]["conflicts"]).select("feedback_id", "cluster")
+    # Only clusters with two or more members left when dedup runs can show a conflict.
+    reached = planted.join(fate, on="feedback_id").filter(pl.col("stage").is_in(["dedup", "balance", "split", "gates"]))
+    per_cluster = reached.group_by("cluster").agg(
+        pl.len().alias("members"), pl.col("reason").str.starts_with("conflicting_corrections").any().alias("caught")
+    )
+    eligible = per_cluster.filter(pl.col("members") >= 2)
+    caught = int(eligible["caught"].sum())
+    print(f"planted conflict clusters reaching dedup with 2+ members: {eligible.height}, flagged as conflicts: {caught}")
+    assert eligible.height > 0 and caught / eligible.height >= 0.6
