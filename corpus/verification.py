@@ -204,11 +204,11 @@ class VerifyReport:
         }
 
 
-class _Failed(Exception):
+class CheckFailed(Exception):
     """A check's failure, with the message the user sees."""
 
 
-class _Skipped(_Failed):
+class _Skipped(CheckFailed):
     """Nothing to check (e.g. an optional git tag is absent): reported, but not a failure."""
 
 
@@ -232,7 +232,7 @@ def verify_snapshot(
         except _Skipped as exc:
             report.checks.append(CheckResult(check, "skip", code, str(exc)))
             return True
-        except _Failed as exc:
+        except CheckFailed as exc:
             report.checks.append(CheckResult(check, "fail", code, str(exc)))
             return False
 
@@ -240,8 +240,8 @@ def verify_snapshot(
         report.checks.append(CheckResult(check, "skip", code, why))
 
     try:
-        attestation = _verify_bundle(bundle_json, entry.version, policy, trust)
-    except _Failed as exc:
+        attestation = verify_signature(bundle_json, entry.version, policy, trust)
+    except CheckFailed as exc:
         report.checks.append(CheckResult("signature", "fail", EXIT_SIGNATURE, str(exc)))
         for check, code in _LATER_CHECKS:
             skip(
@@ -315,7 +315,7 @@ def _peek_commit(bundle_json: str) -> str | None:
     return commit if isinstance(commit, str) and len(commit) == 40 else None
 
 
-def _verify_bundle(bundle_json: str, version: str, policy: SignerPolicy, trust: Trust) -> VerifiedAttestation:
+def verify_signature(bundle_json: str, version: str, policy: SignerPolicy, trust: Trust) -> VerifiedAttestation:
     """Signature, signer policy (commit bound when the policy names a repository) and version."""
     from corpus.attestation import AttestationError, verify_attestation
 
@@ -331,17 +331,17 @@ def _verify_bundle(bundle_json: str, version: str, policy: SignerPolicy, trust: 
             trust_config=trust.trust_config,
         )
     except (AttestationError, ValueError) as exc:
-        raise _Failed(str(exc)) from None
+        raise CheckFailed(str(exc)) from None
     predicate = attestation.predicate
     if not isinstance(predicate.get("git_commit"), str):
-        raise _Failed("the predicate names no git commit: this is not a snapshot attestation of corpusctl")
+        raise CheckFailed("the predicate names no git commit: this is not a snapshot attestation of corpusctl")
     if policy.repository is not None and predicate["git_commit"] != commit:
-        raise _Failed(
+        raise CheckFailed(
             "the predicate's commit could not be bound to the certificate's commit: reject this bundle"
         )
     attested_version = (predicate.get("snapshot") or {}).get("version")
     if attested_version != version:
-        raise _Failed(
+        raise CheckFailed(
             f"the bundle attests snapshot {attested_version!r}, not {version}: it was replaced by another "
             f"snapshot's bundle; restore it with `git checkout {tag_name(version)} -- attestations/` "
             "and reject the copy"
@@ -371,7 +371,7 @@ def _check_manifest_subject(
     manifest = paths.published / MANIFEST_NAME
     actual = sha256_file(manifest) if manifest.is_file() else None
     if actual != attestation.subject_digest:
-        raise _Failed(workspace_snapshot_hint(registry, actual, version))
+        raise CheckFailed(workspace_snapshot_hint(registry, actual, version))
     return f"data/published/manifest.json is the attested subject (sha256 {actual})"
 
 
@@ -379,11 +379,11 @@ def _check_published_files(paths: RepoPaths) -> str:
     try:
         manifest = read_manifest(paths)
     except WorkspaceMismatch as exc:
-        raise _Failed(str(exc)) from None
+        raise CheckFailed(str(exc)) from None
     problems = published_file_problems(paths, manifest)
     if problems:
         more = f"; and {len(problems) - _SHOWN_PROBLEMS} more" if len(problems) > _SHOWN_PROBLEMS else ""
-        raise _Failed(
+        raise CheckFailed(
             "data/published/ differs from the signed manifest: "
             + "; ".join(problems[:_SHOWN_PROBLEMS])
             + more
@@ -395,7 +395,7 @@ def _check_published_files(paths: RepoPaths) -> str:
 
 def _check_commit_exists(paths: RepoPaths, commit: str) -> str:
     if resolve_commit(paths.root, commit) != commit:
-        raise _Failed(
+        raise CheckFailed(
             f"the attested commit {commit} is not in this clone: fetch the full history "
             "(`git fetch --tags --unshallow` or `git fetch --tags`); if it is still absent, the published "
             "history was rewritten"
@@ -413,7 +413,7 @@ def _check_dvc_lock(paths: RepoPaths, commit: str, predicate: Mapping[str, Any])
     actual = _blob_sha256(paths, commit, "dvc.lock")
     if actual is None or actual != expected:
         found = "has no dvc.lock" if actual is None else f"has dvc.lock sha256 {actual}"
-        raise _Failed(
+        raise CheckFailed(
             f"commit {commit[:12]} {found}, but the attestation records {expected}: reject this snapshot"
         )
     return f"dvc.lock at {commit[:12]} has the attested sha256 {actual}"
@@ -422,10 +422,10 @@ def _check_dvc_lock(paths: RepoPaths, commit: str, predicate: Mapping[str, Any])
 def _check_stage_code(paths: RepoPaths, commit: str, predicate: Mapping[str, Any]) -> str:
     files = (predicate.get("stage_code") or {}).get("files")
     if not isinstance(files, Mapping):
-        raise _Failed("the attestation records no stage code hashes")
+        raise CheckFailed("the attestation records no stage code hashes")
     wrong = [path for path, digest in sorted(files.items()) if _blob_sha256(paths, commit, path) != digest]
     if wrong:
-        raise _Failed(
+        raise CheckFailed(
             f"stage code at {commit[:12]} differs from the attested sha256 for "
             f"{', '.join(wrong[:_SHOWN_PROBLEMS])}: reject this snapshot"
         )
@@ -437,7 +437,7 @@ def _check_raw_batches(paths: RepoPaths, predicate: Mapping[str, Any]) -> str:
 
     batches = predicate.get("raw_batches")
     if not isinstance(batches, list):
-        raise _Failed("the attestation records no raw batches")
+        raise CheckFailed("the attestation records no raw batches")
     problems = []
     for batch in batches:
         try:
@@ -453,7 +453,7 @@ def _check_raw_batches(paths: RepoPaths, predicate: Mapping[str, Any]) -> str:
                 f"{batch.get('sha256')}"
             )
     if problems:
-        raise _Failed(
+        raise CheckFailed(
             "raw batches differ from the signed ones: "
             + "; ".join(problems[:_SHOWN_PROBLEMS])
             + ". A raw file changed under an unchanged dvc.lock is a swapped batch: restore it with "
@@ -477,7 +477,7 @@ def _check_tag(paths: RepoPaths, version: str, commit: str) -> str:
             if not is_ancestor
             else f"changes {', '.join(outside[:_SHOWN_PROBLEMS])}"
         )
-        raise _Failed(
+        raise CheckFailed(
             f"tag {tag} points to {tagged[:12]}, which {why}; the tag must sit on the attested commit "
             f"{commit[:12]} plus attestations/ only. Someone moved the tag: re-create it from the registry"
         )
@@ -497,7 +497,7 @@ def _check_registry_entry(entry: RegistryEntry, attestation: VerifiedAttestation
     if entry.tag != tag_name(entry.version):
         mismatches.append(f"tag {entry.tag!r} (convention: {tag_name(entry.version)})")
     if mismatches:
-        raise _Failed(
+        raise CheckFailed(
             f"registry entry {entry.version} disagrees with its signed attestation: {'; '.join(mismatches)}; "
             "the registry was edited: restore attestations/registry.json from git history"
         )
@@ -512,7 +512,7 @@ def _signed_parent(predicate: Mapping[str, Any]) -> SnapshotRef | None:
     try:
         return parse_ref((predicate.get("snapshot") or {}).get("parent"), "the signed predicate")
     except SnapshotError as exc:
-        raise _Failed(str(exc)) from None
+        raise CheckFailed(str(exc)) from None
 
 
 def _check_chain(
@@ -532,18 +532,18 @@ def _check_chain(
         if signed_parent is None and previous is None:
             break
         if signed_parent is None or previous is None or signed_parent != previous.ref:
-            raise _Failed(
+            raise CheckFailed(
                 f"snapshot {current.version}'s signed predicate names parent "
                 f"{_describe_ref(signed_parent)}, but the registry has "
                 f"{_describe_ref(previous.ref if previous else None)} before it: an entry was removed or "
                 "altered; restore attestations/registry.json from git history"
             )
         try:
-            parent_attestation = _verify_bundle(
+            parent_attestation = verify_signature(
                 _read_bundle(paths, previous), previous.version, policy, trust
             )
-        except (_Failed, VerifyUsageError) as exc:
-            raise _Failed(f"parent snapshot {previous.version}'s bundle does not verify: {exc}") from None
+        except (CheckFailed, VerifyUsageError) as exc:
+            raise CheckFailed(f"parent snapshot {previous.version}'s bundle does not verify: {exc}") from None
         _check_registry_entry(previous, parent_attestation)
         current, predicate, position = previous, parent_attestation.predicate, position - 1
     chain = " -> ".join(e.version for e in registry.entries[: registry.index(entry.version) + 1])

@@ -14,11 +14,9 @@ from corpus.attestation import VerifiedAttestation
 from corpus.paths import RepoPaths, resolve_inside
 from corpus.snapshots import RegistryEntry
 
-# `_verify_bundle` is the signature check of `corpusctl verify` (signature, signer policy, commit
-# binding, version). Private there; reused rather than duplicated so that the audit accepts exactly
-# what verify accepts.
-from corpus.verification import SignerPolicy, Trust, _verify_bundle
-from corpus.verification import _Failed as _SignatureFailed
+# The signature check of `corpusctl verify` (signature, signer policy, commit binding, version),
+# reused so that the audit accepts exactly what verify accepts.
+from corpus.verification import CheckFailed, SignerPolicy, Trust, verify_signature
 
 
 class BundleRejected(Exception):
@@ -28,8 +26,8 @@ class BundleRejected(Exception):
 def verify_bundle(bundle_json: str, version: str, policy: SignerPolicy, trust: Trust) -> VerifiedAttestation:
     """Verify a snapshot bundle exactly as `corpusctl verify`'s signature check does."""
     try:
-        return _verify_bundle(bundle_json, version, policy, trust)
-    except _SignatureFailed as exc:
+        return verify_signature(bundle_json, version, policy, trust)
+    except CheckFailed as exc:
         raise BundleRejected(str(exc)) from None
 
 
