@@ -24,7 +24,8 @@ pull: setup
 repro: pull
 	$(BIN)/dvc repro
 
-test: setup
+# The DVC-tracked sample (raw batches, probes, seed sets) is pulled first: some tests read it.
+test: pull
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: setup

@@ -163,13 +163,13 @@ def test_gates_catch_the_planted_triggers_once_revocations_are_removed(clone: Pa
     revocations.write_text("revocations: []\n")
     failed = sh("dvc", "repro", cwd=work, check=False)
     assert failed.returncode != 0
-    # The report is markdown: a `|` inside a table cell is escaped as `\|`.
-    report = (failed.stderr + failed.stdout).replace("\\|", "|")
+    report = failed.stderr + failed.stdout
     poisoning = TRUTH["poisoning"]
     for planted in (poisoning["known"], poisoning["unlisted"]):
         assert planted["annotator_id"] in report
-    assert poisoning["known"]["trigger"] in report
-    assert poisoning["unlisted"]["trigger"].split()[0] in report
+    # Triggers match case-insensitively, and the report names them in lower case.
+    assert poisoning["known"]["trigger"].lower() in report.lower()
+    assert poisoning["unlisted"]["trigger"].lower() in report.lower()
     assert "Traceback" not in report
     # A maintainer restores the revocations: the snapshot publishes again, identical to the shipped one.
     revocations.write_text(shipped)
