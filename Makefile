@@ -29,4 +29,4 @@ test: pull
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: setup
-	$(BIN)/python -m benchmarks.run --rows 1000000
+	$(BIN)/python -m benchmarks.run --rows-list 100000,1000000 --profile 3
