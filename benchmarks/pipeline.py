@@ -98,6 +98,7 @@ def _watch(stages: Sequence[Stage]) -> Watch:
 
 
 def rows_in(stage: Stage) -> int | None:
+    """The input rows its last run recorded in its metrics JSON; None if it records none."""
     for path in stage.metrics:
         if path.is_file():
             metrics = json.loads(path.read_text(encoding="utf-8"))
