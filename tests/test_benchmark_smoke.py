@@ -61,8 +61,8 @@ def test_benchmark_reports_every_stage_and_measurement_at_a_tiny_size(tmp_path: 
     exit_code = main(
         ["--rows", str(ROWS), "--repeats", "1", "--profile", "1", "--workdir", str(work), "--out", str(out)]
     )
-    assert exit_code == 0
     report = out.read_text(encoding="utf-8")
+    assert exit_code == 0, report
     assert "Load average" in report and "CPU:" in report and "polars" in report and "dvc" in report
     assert list(work.iterdir()) == [], "workspaces must be removed without --keep"
 
@@ -96,7 +96,8 @@ def test_benchmark_reports_every_stage_and_measurement_at_a_tiny_size(tmp_path: 
     assert len(figures) == len(MEASUREMENTS)
     assert all(any(name.startswith(m) for name in figures) for m in MEASUREMENTS)
     if "publish" in defined:
-        assert "MB/s" in figures["`corpusctl verify` vs `sha256sum`"]
+        verified = figures["`corpusctl verify` vs `sha256sum`"]
+        assert "MB/s" in verified, verified
 
     # The added batch reruns its own per-batch stages once, and the union stages.
     rerun_names = {row[0] for row in rerun[1:]}
