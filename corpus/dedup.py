@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 import numpy as np
@@ -98,14 +98,50 @@ def _cluster_id(sorted_member_ids: str) -> str:
     return hashlib.sha256(sorted_member_ids.encode()).hexdigest()[:16]
 
 
+class _RejectedPairs:
+    """Pairs whose exact Jaccard was found below the threshold, as sorted runs of uint64 codes.
+
+    LSH proposes a pair once per band in which it shares a bucket: candidates just under the
+    threshold share ~2 of 25 bands, so on generated 1M-row feedback 35% of the exact checks were
+    repeats. Runs merge when the newer one is at least half the size of the older (a log-structured
+    merge), so membership costs a few binary searches and the sorts stay O(n log n) overall.
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []
+
+    @staticmethod
+    def codes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        low, high = np.minimum(left, right).astype(np.uint64), np.maximum(left, right).astype(np.uint64)
+        return (low << np.uint64(32)) | high
+
+    def contains(self, codes: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(codes), dtype=bool)
+        for run in self._runs:
+            at = np.minimum(np.searchsorted(run, codes), len(run) - 1)
+            found |= run[at] == codes
+        return found
+
+    def add(self, codes: np.ndarray) -> None:
+        run = np.sort(codes)
+        while self._runs and 2 * len(run) >= len(self._runs[-1]):
+            run = np.sort(np.concatenate([self._runs.pop(), run]))
+        if len(run):
+            self._runs.append(run)
+
+
 @dataclass(frozen=True)
 class _PairCheck:
     """Confirms candidate pairs (row indices of `shingles` and `signatures`) at the threshold."""
 
     shingles: pl.Series
     sizes: np.ndarray
+    # The low 16 bits of each MinHash value: two different values agree there with p = 2^-16,
+    # which moves the agreement estimate by < 2e-5, and the gathers that compare 10^7 candidate
+    # pairs move half the bytes of uint32.
     signatures: np.ndarray
     threshold: float
+    rejected: _RejectedPairs = field(default_factory=_RejectedPairs)
 
     def passes(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         passed = np.zeros(len(left), dtype=bool)
@@ -120,14 +156,21 @@ class _PairCheck:
         # positions estimates Jaccard with binomial noise, so a pair more than 4.5 sigma below the
         # threshold is discarded before the costly exact check (a true match is lost with p < 4e-6).
         cutoff = self.threshold - 4.5 * np.sqrt(self.threshold * (1.0 - self.threshold) / num_perm)
-        likely = (self.signatures[left] == self.signatures[right]).mean(axis=1) >= cutoff
         # Jaccard <= min(|A|,|B|) / max(|A|,|B|): pairs whose sizes differ too much cannot pass.
+        # Checked first: it reads two integers per pair, the signatures 2 * num_perm.
         sizes_left, sizes_right = self.sizes[left], self.sizes[right]
-        likely &= np.minimum(sizes_left, sizes_right) >= self.threshold * np.maximum(sizes_left, sizes_right)
+        likely = np.minimum(sizes_left, sizes_right) >= self.threshold * np.maximum(sizes_left, sizes_right)
+        agree = np.count_nonzero(self.signatures[left[likely]] == self.signatures[right[likely]], axis=1)
+        likely[likely] = agree >= cutoff * num_perm
+        codes = self.rejected.codes(left[likely], right[likely])
+        fresh = ~self.rejected.contains(codes)
+        likely[likely] = fresh
         if not likely.any():
             return likely
         pairs = pl.DataFrame({"a": self.shingles.gather(left[likely]), "b": self.shingles.gather(right[likely])})
-        likely[likely] = pairs.select(jaccard(pl.col("a"), pl.col("b")) >= self.threshold).to_series().to_numpy()
+        passed = pairs.select(jaccard(pl.col("a"), pl.col("b")) >= self.threshold).to_series().to_numpy()
+        self.rejected.add(codes[fresh][~passed])
+        likely[likely] = passed
         return likely
 
 
@@ -160,7 +203,10 @@ def _near_duplicate_components(
     shingles = shingles.gather(has)
     signatures = minhash_signatures(shingles, num_perm=num_perm, seed=seed)
     check = _PairCheck(
-        shingles=shingles, sizes=shingles.list.len().to_numpy(), signatures=signatures, threshold=threshold
+        shingles=shingles,
+        sizes=shingles.list.len().to_numpy(),
+        signatures=signatures.astype(np.uint16),
+        threshold=threshold,
     )
 
     # Rows with equal labels are known to be connected. Pairs inside one label are skipped: they
@@ -198,6 +244,7 @@ def find_clusters(
     seed: int = 1,
     short_text_words: int = 10,
     char_ngram: int = 5,
+    normalised: bool = False,
 ) -> pl.DataFrame:
     """Cluster rows whose texts are exact or near duplicates.
 
@@ -211,13 +258,17 @@ def find_clusters(
     `short_text_words` words) is >= `threshold`; clusters are the connected components of such
     pairs, so membership can chain. MinHash (`num_perm`, `seed`) + LSH at `lsh_threshold` only
     proposes the candidate pairs. Null text counts as empty. The result depends only on the set of
-    (id, text) rows, not on their order.
+    (id, text) rows, not on their order. Pass `normalised=True` when the texts are already
+    `normalise_text` output (it is idempotent), to skip normalising them again.
     """
     _check_ids(df, id_column)
     if not 0.0 < lsh_threshold <= threshold <= 1.0:
         raise ValueError(f"need 0 < lsh_threshold <= threshold <= 1, got {lsh_threshold}, {threshold}")
     rows = (
-        df.select(pl.col(id_column), _norm=normalise_text(pl.col(text_column).fill_null("")))
+        df.select(
+            pl.col(id_column),
+            _norm=pl.col(text_column).fill_null("") if normalised else normalise_text(pl.col(text_column).fill_null("")),
+        )
         # Canonical order: candidate generation picks bucket anchors by position.
         .sort(id_column)
         .with_row_index("_row")
@@ -388,9 +439,10 @@ def dedup_frame(
             .alias(f"{p}prompt"),
         )
         .with_columns(
-            pl.concat_str([pl.col(f"{p}prompt"), pl.lit("\nassistant: "), pl.col(f"{p}target")]).alias(
-                f"{p}key"
-            )
+            normalise_text(
+                pl.concat_str([pl.col(f"{p}prompt"), pl.lit("\nassistant: "), pl.col(f"{p}target")])
+            ).alias(f"{p}key"),
+            normalise_text(pl.col(f"{p}prompt")).alias(f"{p}prompt"),
         )
         # Global rank by the representative rule: "first by rank" is the representative of any group.
         .sort(
@@ -401,7 +453,7 @@ def dedup_frame(
         .with_row_index(f"{p}rank")
     )
 
-    prompts = find_clusters(work, id_column=id_column, text_column=f"{p}prompt", **similarity)
+    prompts = find_clusters(work, id_column=id_column, text_column=f"{p}prompt", normalised=True, **similarity)
     work = work.join(
         prompts.select(
             id_column, pl.col("cluster_id").alias(f"{p}pcluster"), pl.col("cluster_size").alias(f"{p}psize")
@@ -440,22 +492,21 @@ def dedup_frame(
             **{kept_column: pl.col(f"{p}latest")},
         )
 
-    duplicates = find_clusters(rest, id_column=id_column, text_column=f"{p}key", **similarity)
+    duplicates = find_clusters(rest, id_column=id_column, text_column=f"{p}key", normalised=True, **similarity)
     rest = (
         rest.join(
             duplicates.select(id_column, dedup_cluster_id="cluster_id", dedup_cluster_size="cluster_size"),
             on=id_column,
         )
-        .with_columns(normalise_text(pl.col(f"{p}key")).alias(f"{p}norm"))
         .with_columns(
             pl.col(id_column).sort_by(f"{p}rank").first().over("dedup_cluster_id").alias(f"{p}rep"),
-            pl.col(f"{p}norm").sort_by(f"{p}rank").first().over("dedup_cluster_id").alias(f"{p}rep_norm"),
+            pl.col(f"{p}key").sort_by(f"{p}rank").first().over("dedup_cluster_id").alias(f"{p}rep_key"),
         )
     )
     is_rep = pl.col(id_column) == pl.col(f"{p}rep")
     duplicate_drops = rest.filter(~is_rep).select(
         id_column,
-        reason=pl.when(pl.col(f"{p}norm") == pl.col(f"{p}rep_norm"))
+        reason=pl.when(pl.col(f"{p}key") == pl.col(f"{p}rep_key"))
         .then(pl.lit("exact_duplicate"))
         .otherwise(pl.lit("near_duplicate")),
         dedup_cluster_id="dedup_cluster_id",

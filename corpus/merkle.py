@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _EXAMPLE_ID = re.compile(r"^[0-9a-f]{64}$")
+_EXAMPLE_IDS = re.compile(r"(?:[0-9a-f]{64}\n)*[0-9a-f]{64}")
 _HASH_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -45,9 +46,11 @@ class InclusionProof:
 
 def _sorted_ids(ids: Iterable[str]) -> list[str]:
     ordered = sorted(ids)
-    for example_id in ordered:
-        if not _EXAMPLE_ID.match(example_id):
-            raise ValueError(f"not an example id (64 lowercase hex characters): {example_id!r}")
+    # One regex pass over all ids; the check per id runs only to name a bad one.
+    if ordered and not _EXAMPLE_IDS.fullmatch("\n".join(ordered)):
+        for example_id in ordered:
+            if not _EXAMPLE_ID.match(example_id):
+                raise ValueError(f"not an example id (64 lowercase hex characters): {example_id!r}")
     for previous, current in zip(ordered, ordered[1:], strict=False):
         if previous == current:
             # A repeated id would make its leaf index ambiguous; a snapshot never holds one twice.
@@ -60,10 +63,12 @@ class MerkleTree:
 
     def __init__(self, ids: Iterable[str]) -> None:
         self.ids = _sorted_ids(ids)
-        level = [leaf_hash(example_id) for example_id in self.ids]
+        # leaf_hash and node_hash inlined: a call per hash is a third of the build at a million leaves.
+        sha256 = hashlib.sha256
+        level = [sha256(b"\x00" + example_id.encode("ascii")).digest() for example_id in self.ids]
         self._levels: list[list[bytes]] = [level]
         while len(level) > 1:
-            paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            paired = [sha256(b"\x01" + left + right).digest() for left, right in zip(level[::2], level[1::2])]
             if len(level) % 2:
                 paired.append(level[-1])
             level = paired

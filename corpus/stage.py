@@ -13,10 +13,10 @@ from typing import Any
 
 import polars as pl
 import yaml
-from pandera.errors import SchemaError, SchemaErrors
 
 from corpus.errors import CorpusError, StageInputError, StageOutputError
 from corpus.paths import RepoPaths, repo_root
+from schemas import SchemaError, SchemaErrors
 
 # Final outcomes of a raw line (DESIGN.md 4, the fate ledger).
 KEPT, DROPPED, QUARANTINED = "kept", "dropped", "quarantined"

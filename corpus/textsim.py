@@ -497,10 +497,12 @@ def lsh_candidate_pairs(
 
 
 def jaccard(left: pl.Expr, right: pl.Expr) -> pl.Expr:
-    """Exact Jaccard similarity |A∩B| / |A∪B| of two List columns taken as sets (Float64).
+    """Exact Jaccard similarity |A∩B| / |A∪B| of two List columns of sets (Float64): lists without
+    repeated values, such as `shingle_hashes` output.
 
     Two empty sets are identical, so their similarity is 1.0; a null list gives null.
     """
     inter = left.list.set_intersection(right).list.len()
-    union = left.list.set_union(right).list.len()
+    # |A∪B| = |A| + |B| - |A∩B| for sets: one set operation instead of two.
+    union = left.list.len() + right.list.len() - inter
     return pl.when(union == 0).then(pl.lit(1.0)).otherwise(inter / union)

@@ -99,7 +99,7 @@ def main() -> None:
     example_files = {f"{b.spec.name}/{split}.jsonl": b.file_examples(split) for b in built for split in SPLITS}
     example_counts = {name: frame.height for name, frame in example_files.items()}
     # One leaf per distinct id: sft and style share a shape, so one example could be in both.
-    distinct_ids = sorted({i for frame in example_files.values() for i in frame["example_id"].to_list()})
+    distinct_ids = pl.concat([frame["example_id"] for frame in example_files.values()]).unique().sort().to_list()
     root = merkle_root(distinct_ids)
     batch_entries = [batch_entry(paths.manifest(b), b) for b in batches]
     code_hashes = stage_code_hashes(paths)

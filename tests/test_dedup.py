@@ -471,3 +471,23 @@ def test_throughput_on_100k_rows() -> None:
     assert set(result.dropped["reason"]) == {"exact_duplicate", "near_duplicate"}
     # A floor far below the measured figure: catches an accidental per-row Python loop, not noise.
     assert frame.height / cluster_seconds > 3_000
+
+
+def test_rejected_pairs_remembers_exactly_the_pairs_added() -> None:
+    from corpus.dedup import _RejectedPairs
+
+    rng = np.random.default_rng(7)
+    memo, reference = _RejectedPairs(), set()
+    for _ in range(40):
+        left = rng.integers(0, 5_000, size=int(rng.integers(0, 3_000)))
+        right = rng.integers(0, 5_000, size=len(left))
+        codes = _RejectedPairs.codes(left, right)
+        expected = np.array([int(c) in reference for c in codes], dtype=bool)
+        assert np.array_equal(memo.contains(codes), expected)
+        # Either order of a pair is the same pair.
+        assert np.array_equal(memo.contains(_RejectedPairs.codes(right, left)), expected)
+        added = codes[rng.random(len(codes)) < 0.5]
+        memo.add(added)
+        reference.update(int(c) for c in added)
+    # Runs were merged along the way: a handful, not one per add.
+    assert len(memo._runs) <= 12

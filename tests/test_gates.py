@@ -26,7 +26,7 @@ import yaml
 from corpus.errors import CorpusError
 from corpus.gates import ROW, contamination, conservation, coverage, drift, parse_settings, poisoning
 from corpus.gates.report import GateReport, GateResult, Overrides
-from corpus.gates.text import ExampleText, distinct_per_doc, gram_size, ngrams, tokenize
+from corpus.gates.text import ExampleText, Tokens, distinct_per_doc, gram_size, ngrams, tokenize
 from corpus.ingest import split_lines
 from corpus.stage import empty_fate, fate_rows
 from schemas.split import SplitFeedback
@@ -243,6 +243,31 @@ def test_words_ignore_case_and_edge_punctuation_but_keep_placeholders_and_docume
     assert set(gram_size(trigrams.hash).tolist()) == {3}
     doc, gram = distinct_per_doc(np.array([0, 0, 0, 2], dtype=np.uint32), np.array([5, 5, 6, 5], dtype=np.uint64))
     assert sorted(zip(doc.tolist(), gram.tolist())) == [(0, 5), (0, 6), (2, 5)]
+
+
+@pytest.mark.parametrize("word_hashes", [[0x1000, 0x2000, 0x3000], [0x00, 0x10, 0x3000]], ids=["hash_codes", "numbered_codes"])
+def test_recurring_grams_count_each_example_once(word_hashes: list[int]) -> None:
+    # 32 examples: 5 bits of example id, so hashes 0x00 and 0x10 share their cut code and the
+    # grams must be numbered instead; both ways must count the same.
+    rng = np.random.default_rng(3)
+    doc = np.sort(rng.integers(0, 32, 400)).astype(np.uint32)
+    doc[-1] = 31
+    tokens = Tokens(doc, np.array(word_hashes, dtype=np.uint64)[rng.integers(0, 3, len(doc))])
+    settings = poisoning.Settings(
+        max_ngram=2, min_rows=20, min_concentration=0.9, max_rest_share=0.01, min_target_consistency=0.8, max_payload_background=0.2
+    )
+    occurrences = poisoning._recurring_grams(tokens, settings)
+    found: dict[int, set[int]] = {}
+    for gram, row in zip(occurrences.hashes[occurrences.gram].tolist(), occurrences.row.tolist()):
+        assert row not in found.setdefault(gram, set())
+        found[gram].add(row)
+    expected: dict[int, set[int]] = {}
+    for n in (1, 2):
+        grams = ngrams(tokens, n)
+        for gram, row in zip(grams.hash.tolist(), grams.doc.tolist()):
+            expected.setdefault(gram, set()).add(row)
+    assert found == {gram: rows for gram, rows in expected.items() if len(rows) >= 20}
+    assert len(found) > 3 and occurrences.hashes.tolist() == sorted(found)
 
 
 @pytest.mark.parametrize("data", [b"", b"a", b"a\n", b"a\nb", b"a\r\nb\r\n", b"\n\n", b"x" * 10])

@@ -58,13 +58,15 @@ class Ledger:
 
 
 def count_lines(path: Path) -> int:
-    """Lines of a raw batch as ingest numbers them, read in blocks (a batch can be larger than memory)."""
-    lines, last = 0, b"\n"
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 24), b""):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + int(last != b"\n")
+    """Lines of a raw batch as ingest numbers them, read in blocks (a batch can be larger than memory)
+    into one reused buffer: a fresh block per read costs page faults on every read."""
+    lines, last = 0, ord("\n")
+    buffer = bytearray(1 << 24)
+    with path.open("rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            lines += buffer.count(b"\n", 0, size)
+            last = buffer[size - 1]
+    return lines + int(last != ord("\n"))
 
 
 def _metrics(path: Path) -> dict[str, int]:

@@ -50,7 +50,6 @@ from corpus.gates.text import (
     all_ngrams,
     distinct_per_doc,
     gram_size,
-    in_parallel,
     member,
     mix64,
     ngrams,
@@ -78,8 +77,6 @@ _SAMPLE = 512
 _GROUP_SAMPLE = 20_000
 # Candidates whose example sets overlap this much (of the smaller set) are one finding.
 _SAME_FINDING = 0.5
-# Examples per unit of parallel n-gram work.
-_PART_ROWS = 100_000
 _EXAMPLES_SHOWN = 5
 
 
@@ -164,19 +161,52 @@ class _Occurrences:
     hashes: np.ndarray
 
 
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Boolean mask: which elements of a sorted array differ from the one before."""
+    starts = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    return starts
+
+
 def _recurring_grams(content: Tokens, settings: Settings) -> _Occurrences:
-    """The grams in at least min_rows examples, and which examples hold them."""
-    per_part = in_parallel(lambda part: distinct_per_doc(*all_ngrams(part, settings.max_ngram)), content.parts(_PART_ROWS))
-    row, key = np.concatenate([r for r, _ in per_part]), np.concatenate([k for _, k in per_part])
-    # A sort-based count: polars' hash group-by is several times slower on tens of millions of
-    # mostly distinct keys.
-    distinct, holding = np.unique(key, return_counts=True)
-    recurring = distinct[holding >= settings.min_rows]
-    # The join keeps the occurrences of recurring grams and numbers the grams densely in one pass.
-    dense = pl.DataFrame({"key": key, ROW: row}).join(
-        pl.DataFrame({"key": recurring, "gram": np.arange(len(recurring), dtype=np.uint32)}), on="key"
-    )
-    return _Occurrences(dense["gram"].to_numpy(), dense[ROW].to_numpy(), recurring)
+    """The grams in at least min_rows examples, and which examples hold them.
+
+    Each (gram, example) pair becomes one uint64, the gram's code in the high bits and the example
+    in the low ones, so a single sort (numpy's vectorised sort; an argsort or a hash group-by is
+    several times slower on tens of millions of keys) both drops a gram an example repeats and
+    groups the examples of each gram.
+    """
+    doc, key = all_ngrams(content, settings.max_ngram)
+    # Not np.unique: without return_counts it takes a hash-based path many times slower than a sort here.
+    distinct = np.sort(key)
+    distinct = distinct[_run_starts(distinct)]
+    shift = np.uint64(max(int(doc.max(initial=0)).bit_length(), 1))
+    # The gram's own hash, cut to the bits left over, is its code while no two grams share a cut
+    # hash; otherwise the grams are numbered (exact, and slower).
+    if not np.all(_run_starts(distinct >> shift)):
+        code = pl.DataFrame({"key": key}).join(
+            pl.DataFrame({"key": distinct, "code": np.arange(len(distinct), dtype=np.uint64)}),
+            on="key",
+            how="left",
+            maintain_order="left",
+        )["code"].to_numpy(writable=True)
+    else:
+        code = key >> shift
+    # In place and freed as soon as done: these arrays are the stage's peak memory.
+    del key
+    code <<= shift
+    code |= doc
+    del doc
+    code.sort()
+    pairs = code[_run_starts(code)]
+    del code
+    # Both codes keep the order of the hashes: the i-th run of pairs is the i-th distinct gram.
+    starts = np.flatnonzero(_run_starts(pairs >> shift))
+    holding = np.diff(np.r_[starts, len(pairs)])
+    recurring = holding >= settings.min_rows
+    rows = (pairs[np.repeat(recurring, holding)] & ((np.uint64(1) << shift) - np.uint64(1))).astype(np.uint32)
+    grams = np.repeat(np.arange(np.count_nonzero(recurring), dtype=np.uint32), holding[recurring])
+    return _Occurrences(grams, rows, distinct[recurring])
 
 
 def _codes(values: pl.Series) -> tuple[np.ndarray, pl.Series]:

@@ -33,7 +33,8 @@ _FOLD = np.uint64(0x9E3779B97F4A7C15)
 # The low bits of an n-gram's hash hold its n: grams of different n never share a hash, and a
 # table of hashes alone tells each gram's length.
 _SIZE_MASK = np.uint64(0xF)
-_CHUNK_TEXTS = 200_000
+# Small enough that the chunks spread evenly over the cores and few exploded strings are alive at once.
+_CHUNK_TEXTS = 50_000
 _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
 
@@ -68,18 +69,6 @@ class Tokens:
         """Only the words where `keep` is true; n-grams then run over the words that remain."""
         word = None if self.word is None else self.word.filter(pl.Series(keep))
         return Tokens(self.doc[keep], self.hash[keep], word)
-
-    def parts(self, docs_per_part: int) -> list[Tokens]:
-        """Consecutive slices of whole documents: one unit of work per core, and a small working
-        memory per step (first touches of fresh memory are slow on virtual machines)."""
-        if len(self) == 0:
-            return [self]
-        cuts = np.searchsorted(self.doc, np.arange(int(self.doc[0]), int(self.doc[-1]) + 1, docs_per_part)[1:])
-        bounds = [0, *cuts.tolist(), len(self)]
-        return [
-            Tokens(self.doc[a:b], self.hash[a:b], None if self.word is None else self.word.slice(a, b - a))
-            for a, b in zip(bounds, bounds[1:])
-        ]
 
     def of_docs(self, docs: np.ndarray) -> Tokens:
         """Only the words of the given documents."""
@@ -192,24 +181,17 @@ def ngrams(tokens: Tokens, n: int, *, within: np.ndarray | None = None) -> Grams
 
 
 def all_ngrams(tokens: Tokens, max_n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(doc, hash) of every 1- to max_n-gram, in document order, for counting per document.
-
-    The grams starting at one word sit next to each other, so the result stays sorted by document
-    (what `distinct_per_doc` needs) without a sort.
-    """
-    count = len(tokens)
-    hashes, valids = [tokens.hash.copy()], [np.ones(count, dtype=bool)]
-    for k in range(1, max_n):
-        longer = np.zeros(count, dtype=np.uint64)
-        longer[: count - k] = hashes[-1][: count - k] * _FOLD + tokens.hash[k:]
-        valid = np.zeros(count, dtype=bool)
-        valid[: count - k] = valids[-1][: count - k] & (tokens.doc[: count - k] == tokens.doc[k:])
-        hashes.append(longer)
-        valids.append(valid)
-    # Interleave (word 0: 1-gram, 2-gram, ...; word 1: ...) so documents stay in order.
-    keep = np.column_stack(valids).ravel()
-    table = np.column_stack([_finish(h, k + 1) for k, h in enumerate(hashes)]).ravel()
-    return np.repeat(tokens.doc, max_n)[keep], table[keep]
+    """(doc, hash) of every 1- to max_n-gram, grouped by n (not in document order), hashed as `ngrams` does."""
+    docs, hashes = [tokens.doc], [_finish(tokens.hash.copy(), 1)]
+    acc = tokens.hash
+    for k in range(1, min(max_n, len(tokens))):
+        count = len(tokens) - k
+        acc = acc[:count] * _FOLD + tokens.hash[k:]
+        # Documents are non-decreasing, so equal documents at both ends mean one document throughout.
+        valid = tokens.doc[:count] == tokens.doc[k:]
+        docs.append(tokens.doc[:count][valid])
+        hashes.append(_finish(acc[valid], k + 1))
+    return np.concatenate(docs), np.concatenate(hashes)
 
 
 def gram_size(hashes: np.ndarray) -> np.ndarray:
