@@ -203,6 +203,22 @@ def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def write_outputs(outputs: Mapping[Path, pl.DataFrame | Mapping[str, Any] | str]) -> None:
+    """Write all of a stage's outputs, all or nothing (`atomic_outputs`): a frame as parquet (as
+    JSON lines when the name ends in .jsonl), a mapping as JSON, a string as text."""
+    with atomic_outputs(*outputs) as tmp:
+        for path, value in outputs.items():
+            if isinstance(value, pl.DataFrame):
+                if path.suffix == ".jsonl":
+                    value.write_ndjson(tmp(path))
+                else:
+                    write_parquet(value, tmp(path))
+            elif isinstance(value, str):
+                tmp(path).write_text(value, encoding="utf-8")
+            else:
+                write_json(value, tmp(path))
+
+
 def run(main: Callable[[], None]) -> None:
     """Run a stage's main; a user-facing problem ends with its message and exit code, not a traceback."""
     try:

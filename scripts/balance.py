@@ -14,7 +14,6 @@ from corpus.errors import StageInputError
 from corpus.sampling import annotator_cap, stable_hash64
 from corpus.stage import (
     DROPPED,
-    atomic_outputs,
     check_output,
     fate_rows,
     load_params,
@@ -23,8 +22,7 @@ from corpus.stage import (
     run,
     stage_metrics,
     stage_params,
-    write_json,
-    write_parquet,
+    write_outputs,
 )
 from schemas.balanced import BalancedFeedback
 from schemas.deduped import DedupedFeedback
@@ -87,11 +85,7 @@ def main() -> None:
         annotator_cap=cap, max_annotator_share_after=float(shares["share"].max() or 0.0),
     )
     out = paths.stage_dir(STAGE)
-    targets = [out / "examples.parquet", out / "fate.parquet", out / "metrics.json"]
-    with atomic_outputs(*targets) as tmp:
-        write_parquet(kept, tmp(targets[0]))
-        write_parquet(fate, tmp(targets[1]))
-        write_json(metrics, tmp(targets[2]))
+    write_outputs({out / "examples.parquet": kept, out / "fate.parquet": fate, out / "metrics.json": metrics})
     print(f"balance: {rows.height} rows -> {kept.height} kept (annotator cap {cap}), {fate.height} dropped")
 
 

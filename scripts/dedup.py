@@ -17,7 +17,6 @@ from corpus.stage import (
     DISTRIBUTION_COLUMNS,
     DROPPED,
     QUARANTINED,
-    atomic_outputs,
     check_output,
     fate_rows,
     load_params,
@@ -26,8 +25,7 @@ from corpus.stage import (
     run,
     stage_metrics,
     stage_params,
-    write_json,
-    write_parquet,
+    write_outputs,
 )
 from schemas.classified import ClassifiedFeedback
 from schemas.deduped import DedupedFeedback
@@ -94,12 +92,14 @@ def main() -> None:
         clusters_with_absorbed=int((kept["dedup_cluster_size"] > 1).sum()),
     )
     out = paths.stage_dir(STAGE)
-    targets = [out / "examples.parquet", out / "fate.parquet", out / "conflicts.parquet", out / "metrics.json"]
-    with atomic_outputs(*targets) as tmp:
-        write_parquet(kept, tmp(targets[0]))
-        write_parquet(fate, tmp(targets[1]))
-        write_parquet(result.conflicts, tmp(targets[2]))
-        write_json(metrics, tmp(targets[3]))
+    write_outputs(
+        {
+            out / "examples.parquet": kept,
+            out / "fate.parquet": fate,
+            out / "conflicts.parquet": result.conflicts,
+            out / "metrics.json": metrics,
+        }
+    )
     print(f"dedup: {rows_in} rows -> {kept.height} kept, {fate.height} removed, {result.conflicts.height} conflict clusters")
 
 

@@ -24,7 +24,6 @@ from corpus.governance import Canaries, load_document
 from corpus.stage import (
     DROPPED,
     KEPT,
-    atomic_outputs,
     check_output,
     fate_rows,
     load_params,
@@ -33,8 +32,7 @@ from corpus.stage import (
     run,
     stage_metrics,
     stage_params,
-    write_json,
-    write_parquet,
+    write_outputs,
 )
 from schemas.fate import FateRow
 from schemas.gated import FinalFate, GatedFeedback
@@ -116,13 +114,7 @@ def main() -> None:
         gates={result.gate: report.status(result) for result in report.results},
         overridden=report.overridden,
     )
-    with atomic_outputs(*targets) as tmp:
-        write_parquet(gated, tmp(targets[0]))
-        write_parquet(fate, tmp(targets[1]))
-        write_parquet(final, tmp(targets[2]))
-        write_json(report.to_json(), tmp(targets[3]))
-        tmp(targets[4]).write_text(report.to_markdown(), encoding="utf-8")
-        write_json(metrics, tmp(targets[5]))
+    write_outputs(dict(zip(targets, [gated, fate, final, report.to_json(), report.to_markdown(), metrics])))
     waived = ", ".join(f"{gate} ({why})" for gate, why in report.overridden.items())
     print(
         f"gates: {examples.height} rows -> {gated.height} passed, {fate.height} dropped "

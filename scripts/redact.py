@@ -19,7 +19,6 @@ from corpus.pii import PII_TYPES, redact_frame
 from corpus.stage import (
     DROPPED,
     QUARANTINED,
-    atomic_outputs,
     check_output,
     empty_fate,
     fate_rows,
@@ -29,8 +28,7 @@ from corpus.stage import (
     run,
     stage_metrics,
     stage_params,
-    write_json,
-    write_parquet,
+    write_outputs,
 )
 from schemas.fate import FateRow
 from schemas.governed import GovernedFeedback
@@ -80,11 +78,7 @@ def main() -> None:
         rows_with_redactions=int(redacted.select(pl.sum_horizontal(pl.col("pii_counts").struct.unnest()) > 0).sum().item()),
     )
     out = paths.stage_dir(STAGE)
-    targets = [out / f"{batch_id}.parquet", out / f"{batch_id}.fate.parquet", out / f"{batch_id}.metrics.json"]
-    with atomic_outputs(*targets) as tmp:
-        write_parquet(kept, tmp(targets[0]))
-        write_parquet(fate, tmp(targets[1]))
-        write_json(metrics, tmp(targets[2]))
+    write_outputs({out / f"{batch_id}.parquet": kept, out / f"{batch_id}.fate.parquet": fate, out / f"{batch_id}.metrics.json": metrics})
     print(f"redact {batch_id}: {rows.height} rows, {sum(v or 0 for v in totals.values())} values redacted, {fate.height} held back")
 
 

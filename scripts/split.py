@@ -11,7 +11,6 @@ import polars as pl
 
 from corpus.sampling import stable_hash64
 from corpus.stage import (
-    atomic_outputs,
     check_output,
     empty_fate,
     load_params,
@@ -20,8 +19,7 @@ from corpus.stage import (
     run,
     stage_metrics,
     stage_params,
-    write_json,
-    write_parquet,
+    write_outputs,
 )
 from schemas.balanced import BalancedFeedback
 from schemas.split import SplitFeedback
@@ -50,11 +48,7 @@ def main() -> None:
         split_rows=counts, split_groups=dict(split.group_by("split").agg(pl.col("split_group").n_unique()).iter_rows()),
     )
     out = paths.stage_dir(STAGE)
-    targets = [out / "examples.parquet", out / "fate.parquet", out / "metrics.json"]
-    with atomic_outputs(*targets) as tmp:
-        write_parquet(split, tmp(targets[0]))
-        write_parquet(fate, tmp(targets[1]))
-        write_json(metrics, tmp(targets[2]))
+    write_outputs({out / "examples.parquet": split, out / "fate.parquet": fate, out / "metrics.json": metrics})
     print(f"split: {split.height} rows -> {counts.get('train', 0)} train, {counts.get('validation', 0)} validation")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from corpus.intent import train_intent_model
-from corpus.stage import atomic_outputs, load_params, paths_from_env, run, stage_params, write_json
+from corpus.stage import load_params, paths_from_env, run, stage_params, write_outputs
 
 STAGE = "train_intent"
 
@@ -21,10 +21,8 @@ def main() -> None:
     seed = pl.read_ndjson(paths.seed / "intent_seed.jsonl", infer_schema_length=None)
     model = train_intent_model(seed, seed_value=int(params["seed"]))
     out = paths.stage_dir(STAGE)
-    targets = [out / "model.json", out / "metrics.json"]
-    with atomic_outputs(*targets) as tmp:
-        tmp(targets[0]).write_text(model.to_json(), encoding="utf-8")
-        write_json({"stage": STAGE, "seed_rows": seed.height, "labels": dict(seed.group_by("label").len().sort("label").iter_rows())}, tmp(targets[1]))
+    labels = dict(seed.group_by("label").len().sort("label").iter_rows())
+    write_outputs({out / "model.json": model.to_json(), out / "metrics.json": {"stage": STAGE, "seed_rows": seed.height, "labels": labels}})
     print(f"train_intent: fitted on {seed.height} labelled seed rows")
 
 
