@@ -28,6 +28,18 @@ class _HidePandas(importlib.abc.MetaPathFinder):
         return None
 
 
+def _look_for_pandas_types_now() -> None:
+    """pandera also tries `import pandas` at the first validation, once per process (cached): make
+    that attempt happen while pandas is hidden, or the first validation pays the ~0.5 s."""
+    try:
+        from pandera.backends import register_checks
+    except ImportError:
+        return
+    look = getattr(register_checks, "_load_get_backend_types_from_mro", None)
+    if callable(look):
+        look()
+
+
 def _import_pandera_polars() -> None:
     if "pandera" in sys.modules:
         return
@@ -39,6 +51,8 @@ def _import_pandera_polars() -> None:
     except ImportError:
         for name in [n for n in sys.modules if n == "pandera" or n.startswith("pandera.")]:
             del sys.modules[name]
+    else:
+        _look_for_pandas_types_now()
     finally:
         sys.meta_path.remove(hide)
     import pandera.errors

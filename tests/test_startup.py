@@ -1,4 +1,5 @@
-"""Stage processes start fast: loading the data contracts does not load pandas (schemas/__init__)."""
+"""Stage processes start fast: loading and checking the data contracts does not load pandas
+(schemas/__init__)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import polars as pl
 import pytest
 
 
-def test_stage_modules_load_pandera_without_pandas() -> None:
+def test_stage_modules_and_validation_run_without_pandas() -> None:
     probe = (
-        "import sys, corpus.stage, schemas.raw, schemas.published; "
+        "import sys, polars as pl, corpus.stage, schemas.raw, schemas.published\n"
+        "from schemas.fate import FateRow\n"
+        "row = dict(batch_id='b', line_no=1, feedback_id='f', stage='ingest', outcome='kept', reason='r', detail='d')\n"
+        "corpus.stage.check_output(pl.DataFrame([row]), FateRow, where='probe')\n"
         "print('pandas' in sys.modules, 'pandera.polars' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
