@@ -43,9 +43,11 @@ about a point of precision bought with about a point of recall).
 
 The fitted model serialises to JSON (vocabularies, idf, coefficients), never pickle: loading a
 pickle executes code, and this repository treats every input as potentially hostile. Inference
-uses only the JSON's numbers, with scikit-learn's CountVectorizer as the tokeniser (its settings
-are in the JSON), so predictions depend on the JSON and that tokeniser's long-stable behaviour.
-Training is deterministic: the same seed set and params give byte-identical JSON.
+uses only the JSON's numbers and tokenises as scikit-learn's CountVectorizer does (its settings
+are in the JSON), reimplemented so that classifying does not import scikit-learn, whose import
+alone costs more than classifying a batch; tests/test_intent_inference.py holds the two to the
+same bits. Training uses scikit-learn itself and is deterministic: the same seed set and params
+give byte-identical JSON.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Final, Literal
@@ -62,10 +65,6 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
-from threadpoolctl import threadpool_limits
 
 Intent = Literal["defect", "taste", "testing", "positive", "abstain"]
 INTENTS: Final[tuple[Intent, ...]] = ("defect", "taste", "testing", "positive", "abstain")
@@ -259,9 +258,9 @@ def _tokens(text: pl.Expr) -> pl.Expr:
     return text.str.to_lowercase().str.extract_all(_WORD).list.unique()
 
 
-def _content_tokens(text: pl.Expr) -> pl.Expr:
+def _content(tokens: pl.Expr) -> pl.Expr:
     keep = (pl.element().str.len_chars() >= 4) & ~pl.element().is_in(_FUNCTION_WORDS)
-    return _tokens(text).list.eval(pl.element().filter(keep))
+    return tokens.list.eval(pl.element().filter(keep))
 
 
 def _canonical(text: pl.Expr) -> pl.Expr:
@@ -284,16 +283,36 @@ def _is_testish_token(token: pl.Expr) -> pl.Expr:
     )
 
 
-def _is_testish(tokens: pl.Expr) -> pl.Expr:
-    """The note is only test words, mash and filler, and has at least one marker or mash."""
-    allowed = tokens.list.eval(
-        _is_testish_token(pl.element())
-        | pl.element().is_in(_TEST_FILLER)
-        | pl.element().str.contains(r"^\d+$")
-    ).list.all()
-    marker = tokens.list.eval(_is_testish_token(pl.element())).list.any()
-    size = tokens.list.len()
-    return (size > 0) & (size <= _MAX_TEST_TOKENS) & allowed & marker
+@dataclass(frozen=True, eq=False)
+class _TestVocabulary:
+    """Which of a batch's distinct tokens are test words or mash (``markers``), and which a test
+    note may consist of (``allowed``: markers, filler, bare numbers). Judging each distinct token
+    once instead of every occurrence: the keyboard-mash pattern is the costliest test per token.
+    """
+
+    markers: pl.Series
+    allowed: pl.Series
+
+    @classmethod
+    def of(cls, *token_lists: pl.Series) -> _TestVocabulary:
+        token = pl.col("token")
+        judged = (
+            pl.concat([tokens.explode(empty_as_null=False, keep_nulls=False) for tokens in token_lists])
+            .unique()
+            .to_frame("token")
+            .with_columns(marker=_is_testish_token(token))
+        )
+        allowed = pl.col("marker") | token.is_in(_TEST_FILLER) | token.str.contains(r"^\d+$")
+        return cls(markers=judged.filter("marker")["token"], allowed=judged.filter(allowed)["token"])
+
+    def mentions_test(self, tokens: pl.Expr) -> pl.Expr:
+        return tokens.list.eval(pl.element().is_in(self.markers.implode())).list.any()
+
+    def is_testish(self, tokens: pl.Expr) -> pl.Expr:
+        """The note is only test words, mash and filler, and has at least one marker or mash."""
+        allowed = tokens.list.eval(pl.element().is_in(self.allowed.implode())).list.all()
+        size = tokens.list.len()
+        return (size > 0) & (size <= _MAX_TEST_TOKENS) & allowed & self.mentions_test(tokens)
 
 
 def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
@@ -307,34 +326,46 @@ def _last_user_message(prompt: pl.Expr) -> pl.Expr:
 
 def _signals(df: pl.DataFrame) -> pl.DataFrame:
     """``df`` plus ``_sig_*`` helper columns and the structural feature columns, same row order."""
+    return _structural_signals(_rule_signals(df))
+
+
+def _rule_signals(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` plus the ``_sig_*`` columns the rules read. Every signal is a function of its own row
+    only, so computing them on a subset of rows gives those rows the same values."""
+    comment = pl.col("comment").fill_null("")
+    correction = pl.col("correction").fill_null("")
+    response = pl.col("response").fill_null("")
+    tokens = df.with_columns(
+        _sig_comment_tokens=_tokens(comment),
+        _sig_correction_tokens=_tokens(correction),
+        _sig_noop=pl.col("correction").is_not_null() & (_canonical(correction) == _canonical(response)),
+    )
+    test = _TestVocabulary.of(tokens["_sig_comment_tokens"], tokens["_sig_correction_tokens"])
+    return tokens.with_columns(
+        _sig_has_comment=pl.col("_sig_comment_tokens").list.len() > 0,
+        _sig_comment_testish=test.is_testish(pl.col("_sig_comment_tokens")),
+        _sig_correction_testish=test.is_testish(pl.col("_sig_correction_tokens")),
+        _sig_comment_concern=comment.str.contains(_CONCERN),
+        _sig_comment_mentions_test=test.mentions_test(pl.col("_sig_comment_tokens")),
+    ).with_columns(
+        _sig_has_correction=(pl.col("_sig_correction_tokens").list.len() > 0)
+        & ~pl.col("_sig_noop")
+        & ~pl.col("_sig_correction_testish"),
+    )
+
+
+def _structural_signals(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` (with the rule signals) plus the structural feature columns the model reads."""
     comment = pl.col("comment").fill_null("")
     correction = pl.col("correction").fill_null("")
     response = pl.col("response").fill_null("")
     asked = _last_user_message(pl.col("prompt")).fill_null("")
-    base = (
-        df.with_columns(
-            _sig_comment_tokens=_tokens(comment),
-            _sig_comment_content=_content_tokens(comment),
-            _sig_prompt_content=_content_tokens(asked),
-            _sig_correction_tokens=_tokens(correction),
-            _sig_response_tokens=_tokens(response),
-            _sig_prompt_tokens=_tokens(asked),
-            _sig_noop=pl.col("correction").is_not_null() & (_canonical(correction) == _canonical(response)),
-        )
-        .with_columns(
-            _sig_has_comment=pl.col("_sig_comment_tokens").list.len() > 0,
-            _sig_comment_testish=_is_testish(pl.col("_sig_comment_tokens")),
-            _sig_correction_testish=_is_testish(pl.col("_sig_correction_tokens")),
-            _sig_comment_concern=comment.str.contains(_CONCERN),
-            _sig_comment_mentions_test=pl.col("_sig_comment_tokens")
-            .list.eval(_is_testish_token(pl.element()))
-            .list.any(),
-        )
-        .with_columns(
-            _sig_has_correction=(pl.col("_sig_correction_tokens").list.len() > 0)
-            & ~pl.col("_sig_noop")
-            & ~pl.col("_sig_correction_testish"),
-        )
+    base = df.with_columns(
+        _sig_response_tokens=_tokens(response),
+        _sig_prompt_tokens=_tokens(asked),
+    ).with_columns(
+        _sig_comment_content=_content(pl.col("_sig_comment_tokens")),
+        _sig_prompt_content=_content(pl.col("_sig_prompt_tokens")),
     )
 
     # Structural features are computed only where a real correction exists; elsewhere they are
@@ -539,21 +570,26 @@ class IntentModel:
     training: Mapping[str, object]  # provenance: rows, class counts, sha256 of the seed rows
 
     @cached_property
-    def _word_counter(self) -> CountVectorizer:
-        return _counter("word", self.params.word_ngram, self.word_terms)
+    def _word_index(self) -> pl.DataFrame:
+        return _term_index(self.word_terms)
 
     @cached_property
-    def _char_counter(self) -> CountVectorizer:
-        return _counter("char_wb", self.params.char_ngram, self.char_terms)
+    def _char_index(self) -> pl.DataFrame:
+        return _term_index(self.char_terms)
 
     def features(self, signals: pl.DataFrame) -> sp.csr_matrix:
         """Design matrix of rows prepared by ``_signals``."""
-        comments = signals["comment"].fill_null("").to_list()
+        comments = signals["comment"].fill_null("")
+        # Notes repeat themselves ("thanks", canned wording): each distinct one is tokenised once.
+        distinct = comments.unique(maintain_order=True)
+        row_of = comments.replace_strict(distinct, pl.int_range(distinct.len(), eager=True)).to_numpy()
+        word = _counts(_word_grams(distinct, self.params.word_ngram), self._word_index, distinct.len())
+        char = _counts(_char_wb_grams(distinct, self.params.char_ngram), self._char_index, distinct.len())
         structural = signals.select(f"_feat_{n}" for n in STRUCTURAL_FEATURES).to_numpy()
         return sp.hstack(
             [
-                _tfidf(self._word_counter, [_mark_negation(c) for c in comments], self.word_idf),
-                _tfidf(self._char_counter, comments, self.char_idf),
+                _tfidf(word, self.word_idf)[row_of],
+                _tfidf(char, self.char_idf)[row_of],
                 sp.csr_matrix(structural * self.params.structural_weight),
             ],
             format="csr",
@@ -633,30 +669,172 @@ def _mark_negation(text: str) -> str:
     return " ".join(out)
 
 
-def _counter(
-    analyzer: Literal["word", "char_wb"], ngram: tuple[int, int], terms: Sequence[str]
-) -> CountVectorizer:
-    return CountVectorizer(
-        analyzer=analyzer,
-        ngram_range=tuple(ngram),
-        lowercase=True,
-        strip_accents="unicode",
-        vocabulary={term: i for i, term in enumerate(terms)},
-        dtype=np.float64,
+# ---------------------------------------------------------------------------------------------
+# Tokenising for inference: what scikit-learn's CountVectorizer(lowercase=True,
+# strip_accents="unicode", default token_pattern) does with a fixed vocabulary, without importing
+# scikit-learn (over a second of start-up in every classify process). ASCII comments, nearly all
+# of them, are tokenised by polars: below U+0080 Python's and the regex crate's \w, \b and
+# lowercasing agree, and \s does once spelled out. Other comments take the same steps in Python,
+# as scikit-learn does. tests/test_intent_inference.py holds both paths to CountVectorizer.
+# ---------------------------------------------------------------------------------------------
+
+_SKLEARN_TOKEN: Final = re.compile(r"(?u)\b\w\w+\b")  # CountVectorizer's default token_pattern
+_SKLEARN_WHITE_SPACES: Final = re.compile(r"\s\s+")
+_ASCII_WORD: Final[str] = "0-9A-Za-z_"
+_ASCII_SPACE: Final[str] = r"\t\n\x0B\x0C\r\x1C-\x1F "  # str.isspace() and re's \s, below U+0080
+_ASCII_NEGATION_TOKENS: Final[str] = (
+    f"[{_ASCII_WORD}]+'[{_ASCII_WORD}]+|[{_ASCII_WORD}]+|[^{_ASCII_WORD}{_ASCII_SPACE}]+"
+)
+_NOT_ASCII: Final[str] = r"[^\x00-\x7F]"
+
+
+def _strip_accents(text: str) -> str:
+    """scikit-learn's ``strip_accents_unicode``: NFKD, then drop combining characters."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _sklearn_word_terms(text: str, ngram: tuple[int, int]) -> list[str]:
+    tokens = _SKLEARN_TOKEN.findall(_strip_accents(text.lower()))
+    low, high = ngram
+    return [" ".join(tokens[i : i + n]) for n in range(low, high + 1) for i in range(len(tokens) - n + 1)]
+
+
+def _sklearn_char_wb_terms(text: str, ngram: tuple[int, int]) -> list[str]:
+    low, high = ngram
+    terms: list[str] = []
+    for word in _SKLEARN_WHITE_SPACES.sub(" ", _strip_accents(text.lower())).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            terms.extend(padded[i : i + n] for i in range(max(len(padded) - n + 1, 1)))
+            if len(padded) <= n:  # a word no longer than n is counted once, whole
+                break
+    return terms
+
+
+def _python_grams(texts: pl.DataFrame, terms_of: Callable[[str], list[str]]) -> pl.DataFrame:
+    docs: list[int] = []
+    terms: list[str] = []
+    for doc, text in texts.iter_rows():
+        found = terms_of(text)
+        docs.extend([doc] * len(found))
+        terms.extend(found)
+    return pl.DataFrame({"doc": docs, "term": terms}, schema={"doc": pl.UInt32, "term": pl.String})
+
+
+def _word_grams(texts: pl.Series, ngram: tuple[int, int]) -> pl.DataFrame:
+    """``doc`` (position in ``texts``), ``term``: every word n-gram of ``_mark_negation(text)``."""
+    docs = texts.to_frame("text").with_row_index("doc")
+    doc, token = pl.col("doc"), pl.col("token")
+    new_clause = (doc != doc.shift(1)).fill_null(True) | token.str.contains(_CLAUSE_END.pattern)
+    tokens = (
+        docs.filter(~pl.col("text").str.contains(_NOT_ASCII))
+        .select("doc", token=pl.col("text").str.to_lowercase().str.extract_all(_ASCII_NEGATION_TOKENS))
+        .explode("token", empty_as_null=False, keep_nulls=False)
+        .with_columns(clause=new_clause.cum_sum(), negator=token.str.contains(_NEGATOR.pattern))
+    )
+    # ``_mark_negation``'s scope: a token is in it when one of the few tokens before it in its clause
+    # is a negator. That holds while no negator falls in another's scope; texts where one does
+    # (chained negations) take the Python path.
+    in_scope = pl.any_horizontal(
+        (pl.col("negator").shift(d) & (pl.col("clause").shift(d) == pl.col("clause"))).fill_null(False)
+        for d in range(1, _NEGATION_SCOPE + 1)
+    )
+    tokens = tokens.with_columns(in_scope=in_scope)
+    chained = tokens.filter(pl.col("negator") & pl.col("in_scope"))["doc"].unique().implode()
+    marked = pl.when("in_scope").then(pl.lit("neg_") + token).otherwise(token)
+    words = (
+        tokens.filter(~doc.is_in(chained))
+        .select("doc", word=marked.str.extract_all(_SKLEARN_TOKEN.pattern))
+        .explode("word", empty_as_null=False, keep_nulls=False)
+    )
+    low, high = ngram
+    vectorised = [
+        words.select("doc", term=pl.concat_str([pl.col("word").shift(-k) for k in range(n)], separator=" "))
+        .filter(doc.shift(-(n - 1)) == doc)
+        for n in range(low, high + 1)
+    ]
+    rest = docs.filter(pl.col("text").str.contains(_NOT_ASCII) | doc.is_in(chained))
+    by_python = _python_grams(rest, lambda text: _sklearn_word_terms(_mark_negation(text), ngram))
+    return pl.concat([*vectorised, by_python])
+
+
+def _char_wb_grams(texts: pl.Series, ngram: tuple[int, int]) -> pl.DataFrame:
+    """``doc`` (position in ``texts``), ``term``: every char_wb n-gram of the text."""
+    docs = texts.to_frame("text").with_row_index("doc")
+    padded = (
+        docs.filter(~pl.col("text").str.contains(_NOT_ASCII))
+        .select("doc", word=pl.col("text").str.to_lowercase().str.extract_all(f"[^{_ASCII_SPACE}]+"))
+        .explode("word", empty_as_null=False, keep_nulls=False)
+        .select("doc", word=pl.lit(" ") + pl.col("word") + pl.lit(" "))
+        .with_columns(length=pl.col("word").str.len_bytes().cast(pl.Int64))
+    )
+    low, high = ngram
+    length, word = pl.col("length"), pl.col("word")
+    vectorised = [
+        padded.filter(length >= n)
+        .select("doc", "word", offset=pl.int_ranges(0, length - n + 1))
+        .explode("offset")
+        .select("doc", term=word.str.slice(pl.col("offset"), n))
+        for n in range(low, high + 1)
+    ]
+    short = padded.filter(length < low).select("doc", term=word)
+    by_python = _python_grams(
+        docs.filter(pl.col("text").str.contains(_NOT_ASCII)), lambda text: _sklearn_char_wb_terms(text, ngram)
+    )
+    return pl.concat([*vectorised, short, by_python])
+
+
+def _term_index(terms: Sequence[str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"term": terms, "column": range(len(terms))}, schema={"term": pl.String, "column": pl.UInt32}
     )
 
 
-def _tfidf(counter: CountVectorizer, texts: list[str], idf: NDArray[np.float64]) -> sp.csr_matrix:
-    """Sublinear tf x idf, L2-normalised: what TfidfVectorizer does, from stored numbers only."""
-    matrix = sp.csr_matrix(counter.transform(texts), dtype=np.float64)
-    matrix.data = 1.0 + np.log(matrix.data)
-    matrix.data *= idf[matrix.indices]
-    return normalize(matrix, norm="l2", copy=False)
+def _counts(grams: pl.DataFrame, index: pl.DataFrame, n_docs: int) -> sp.csr_matrix:
+    """Document-term counts over the vocabulary ``index``, columns sorted within each row."""
+    found = grams.join(index, on="term")
+    n_terms = index.height
+    # One sort of (doc, column) packed into an integer counts and orders the entries at once.
+    cells, counts = np.unique(
+        found["doc"].to_numpy().astype(np.int64) * n_terms + found["column"].to_numpy(), return_counts=True
+    )
+    doc, column = np.divmod(cells, n_terms)
+    return sp.csr_matrix(
+        (counts.astype(np.float64), column, np.searchsorted(doc, np.arange(n_docs + 1))),
+        shape=(n_docs, n_terms),
+    )
+
+
+def _tfidf(counts: sp.csr_matrix, idf: NDArray[np.float64]) -> sp.csr_matrix:
+    """Sublinear tf x idf, L2-normalised: TfidfVectorizer's arithmetic in its order, so the same bits."""
+    counts.data = 1.0 + np.log(counts.data)
+    counts.data *= idf[counts.indices]
+    norms = _row_norms(counts)
+    counts.data /= np.repeat(np.where(norms == 0.0, 1.0, norms), np.diff(counts.indptr))
+    return counts
+
+
+def _row_norms(matrix: sp.csr_matrix) -> NDArray[np.float64]:
+    """Each row's L2 norm, its squares summed left to right as scikit-learn's ``normalize`` does
+    (numpy's pairwise summation can differ in the last bit, and so then would probabilities)."""
+    squares = matrix.data * matrix.data
+    starts, lengths = matrix.indptr[:-1], np.diff(matrix.indptr)
+    longest_first = np.argsort(-lengths, kind="stable")
+    descending = -lengths[longest_first]
+    sums = np.zeros(len(lengths))
+    for k in range(int(lengths.max(initial=0))):
+        rows = longest_first[: np.searchsorted(descending, -k, side="left")]
+        sums[rows] += squares[starts[rows] + k]
+    return np.sqrt(sums)
 
 
 def _fit_vocabulary(
     analyzer: Literal["word", "char_wb"], ngram: tuple[int, int], min_df: int, texts: list[str]
 ) -> tuple[tuple[str, ...], NDArray[np.float64]]:
+    from sklearn.feature_extraction.text import TfidfVectorizer  # training only: slow to import
+
     vectorizer = TfidfVectorizer(
         analyzer=analyzer,
         ngram_range=tuple(ngram),
@@ -703,6 +881,9 @@ def train_intent_model(
     All seed rows are used, including ones rules would decide: they show the model the full
     range of each intent, which helps on rows the rules do not catch.
     """
+    from sklearn.linear_model import LogisticRegression  # training only: slow to import
+    from threadpoolctl import threadpool_limits
+
     _check_input(seed, extra=("label", "label_subtype"))
     bad = set(seed["label"].unique().to_list()) - set(LABELS)
     if bad:
@@ -785,25 +966,17 @@ def _model_decisions(
     defect_columns = [j for j, c in enumerate(model.classes) if _intent_of(c) == "defect"]
     p_defect = proba[:, defect_columns].sum(axis=1)
     abstain = (confidence < abstain_below) | (np.abs(2.0 * p_defect - 1.0) < defect_margin)
-    chosen = [intents[k] for k in best]
-    likeliest_defect = proba[:, defect_columns].argmax(axis=1)
-    subtypes = [model.classes[defect_columns[k]].partition(":")[2] for k in likeliest_defect]
-    kept = [c == "defect" and not a for a, c in zip(abstain, chosen)]
+    subtypes = [model.classes[j].partition(":")[2] for j in defect_columns]
+    chosen = pl.Series(intents, dtype=pl.String).gather(best)
+    likeliest_defect = pl.Series(subtypes, dtype=pl.String).gather(proba[:, defect_columns].argmax(axis=1))
     return pl.DataFrame(
-        {
-            _ROW: signals[_ROW],
-            "intent": ["abstain" if a else c for a, c in zip(abstain, chosen)],
-            "defect_subtype": [s if k else None for k, s in zip(kept, subtypes)],
-            "intent_source": ["abstain" if a else "model" for a in abstain],
-            "intent_confidence": confidence,
-        },
-        schema={
-            _ROW: pl.UInt32,
-            "intent": pl.String,
-            "defect_subtype": pl.String,
-            "intent_source": pl.String,
-            "intent_confidence": pl.Float64,
-        },
+        {_ROW: signals[_ROW], "chosen": chosen, "subtype": likeliest_defect, "abstain": abstain}
+    ).select(
+        _ROW,
+        intent=pl.when("abstain").then(pl.lit("abstain")).otherwise("chosen"),
+        defect_subtype=pl.when(~pl.col("abstain") & (pl.col("chosen") == "defect")).then("subtype"),
+        intent_source=pl.when("abstain").then(pl.lit("abstain")).otherwise(pl.lit("model")),
+        intent_confidence=pl.Series(confidence, dtype=pl.Float64),
     )
 
 
@@ -824,24 +997,28 @@ def classify_frame(
     clash = [c for c in OUTPUT_COLUMNS if c in df.columns]
     if clash:
         raise ValueError(f"input already has output columns {clash}")
-    signals = _signals(df.with_row_index(_ROW))
-
     code = pl.col("reason_code")
     reason_intent = code.replace_strict({k: v[0] for k, v in REASON_CODES.items()}, default=None)
     reason_subtype = code.replace_strict({k: v[1] for k, v in REASON_CODES.items()}, default=None)
-    # (condition, intent, source) in decision order; the first that holds decides the row.
-    cases = [(reason_intent.is_not_null(), reason_intent, pl.lit("reason_code"))] + [
-        (rule.when, pl.lit(rule.intent), pl.lit(f"rule:{rule.name}")) for rule in RULES
-    ]
-    decided = signals.with_columns(
-        intent=pl.coalesce([pl.when(when).then(value) for when, value, _ in cases]),
-        defect_subtype=pl.when(reason_intent.is_not_null()).then(reason_subtype),
-        intent_source=pl.coalesce([pl.when(when).then(source) for when, _, source in cases]),
+    decided = df.with_row_index(_ROW).with_columns(
+        intent=reason_intent,
+        defect_subtype=reason_subtype,
+        intent_source=pl.when(reason_intent.is_not_null()).then(pl.lit("reason_code")),
         intent_confidence=pl.lit(1.0, dtype=pl.Float64),
     )
-
-    pending = decided.filter(pl.col("intent_source").is_null())
-    if pending.height:
-        by_model = _model_decisions(pending, model, abstain_below, defect_margin)
-        decided = decided.update(by_model, on=_ROW, how="left")
+    # Each stage of the decision order computes its signals only for the rows still undecided:
+    # most rows carry a reason code, and most of the rest meet a rule.
+    undecided = decided.filter(pl.col("intent_source").is_null())
+    if undecided.height:
+        signals = _rule_signals(undecided)
+        ruled = signals.select(
+            _ROW,
+            intent=pl.coalesce([pl.when(rule.when).then(pl.lit(rule.intent)) for rule in RULES]),
+            intent_source=pl.coalesce([pl.when(rule.when).then(pl.lit(f"rule:{rule.name}")) for rule in RULES]),
+        )
+        decided = decided.update(ruled, on=_ROW, how="left")
+        for_model = signals.filter(ruled["intent_source"].is_null())
+        if for_model.height:
+            by_model = _model_decisions(_structural_signals(for_model), model, abstain_below, defect_margin)
+            decided = decided.update(by_model, on=_ROW, how="left")
     return decided.select(*df.columns, *OUTPUT_COLUMNS)
