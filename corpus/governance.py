@@ -159,11 +159,14 @@ class ManifestVerdict:
     manifest: BatchManifest | None
 
 
-def check_manifest(batch_id: str, paths: RepoPaths, maintainers: Maintainers) -> ManifestVerdict:
+def check_manifest(
+    batch_id: str, paths: RepoPaths, maintainers: Maintainers, *, raw: bytes | None = None
+) -> ManifestVerdict:
     """Apply the batch manifest rules of DESIGN.md 3.2 to one batch.
 
     Approval binds exact bytes: the raw file's sha256 must equal the reviewed manifest's, the approver
     must be a listed maintainer other than the author, and the file must be this batch's tracked file.
+    A caller that has read the raw file already passes its bytes as `raw`, so they are not read twice.
     """
     manifest_path = paths.manifest(batch_id)
     # Verdicts end up in the fate ledger and the snapshot: no machine-specific absolute paths.
@@ -215,7 +218,7 @@ def check_manifest(batch_id: str, paths: RepoPaths, maintainers: Maintainers) ->
         )
     if not expected.is_file():
         return reject("raw_file_missing", f"raw file {manifest.file} is absent; run `dvc pull`", manifest)
-    actual = sha256_file(expected)
+    actual = sha256_file(expected) if raw is None else hashlib.sha256(raw).hexdigest()
     if actual != manifest.sha256:
         return reject(
             "sha256_mismatch",
@@ -224,5 +227,5 @@ def check_manifest(batch_id: str, paths: RepoPaths, maintainers: Maintainers) ->
             manifest,
         )
     return ManifestVerdict(
-        batch_id, True, None, f"{manifest_path}: approved by {manifest.approver}", manifest
+        batch_id, True, None, f"{shown}: approved by {manifest.approver}", manifest
     )

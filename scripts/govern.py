@@ -17,7 +17,6 @@ import polars as pl
 from corpus.governance import Governance
 from corpus.stage import (
     DROPPED,
-    atomic_outputs,
     check_output,
     fate_rows,
     load_params,
@@ -26,8 +25,7 @@ from corpus.stage import (
     run,
     stage_metrics,
     stage_params,
-    write_json,
-    write_parquet,
+    write_outputs,
 )
 from schemas.fate import FateRow
 from schemas.governed import GovernedFeedback
@@ -84,25 +82,23 @@ def main() -> None:
         reason = reason.when(broken).then(pl.lit(name))
         detail = detail.when(broken).then(why if isinstance(why, pl.Expr) else pl.lit(why))
     judged = rows.with_columns(reason.otherwise(None).alias("_reason"), detail.otherwise(None).alias("_detail"))
+    dropped = pl.col("_reason").is_not_null()
 
-    kept = judged.filter(pl.col("_reason").is_null()).drop("_reason", "_detail").with_columns(
+    kept = judged.filter(~dropped).drop("_reason", "_detail").with_columns(
         pl.coalesce("guideline_version", "batch_guideline_version").alias("effective_guideline_version")
     )
     kept = check_output(kept, GovernedFeedback, where=f"govern output for {batch_id}")
+    # Only the ledger's columns are filtered: copying the dropped rows' text would be wasted.
+    ledger = judged.select("batch_id", "line_no", "feedback_id", "_reason", "_detail").filter(dropped)
     fate = check_output(
-        fate_rows(judged.filter(pl.col("_reason").is_not_null()), stage=STAGE, outcome=DROPPED,
-                  reason=pl.col("_reason"), detail=pl.col("_detail")),
+        fate_rows(ledger, stage=STAGE, outcome=DROPPED, reason=pl.col("_reason"), detail=pl.col("_detail")),
         FateRow,
         where=f"govern fate for {batch_id}",
     )
     metrics = stage_metrics(stage=STAGE, scope=batch_id, rows_in=rows.height, before=rows, after=kept, fate=fate)
 
     out = paths.stage_dir(STAGE)
-    targets = [out / f"{batch_id}.parquet", out / f"{batch_id}.fate.parquet", out / f"{batch_id}.metrics.json"]
-    with atomic_outputs(*targets) as tmp:
-        write_parquet(kept, tmp(targets[0]))
-        write_parquet(fate, tmp(targets[1]))
-        write_json(metrics, tmp(targets[2]))
+    write_outputs({out / f"{batch_id}.parquet": kept, out / f"{batch_id}.fate.parquet": fate, out / f"{batch_id}.metrics.json": metrics})
     print(f"govern {batch_id}: {rows.height} rows -> {kept.height} kept, {fate.height} dropped")
 
 

@@ -9,14 +9,14 @@ Outputs under data/interim/ingest/: <batch>.parquet (valid rows), <batch>.quaran
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
 from corpus.governance import Governance, check_manifest
-from corpus.ingest import all_lines, apply_row_rules, parse_batch, recover_feedback_ids
+from corpus.ingest import RawLines, all_lines, apply_row_rules, parse_batch, recover_feedback_ids
 from corpus.stage import (
     QUARANTINED,
-    atomic_outputs,
     check_output,
     fate_rows,
     load_params,
@@ -24,8 +24,7 @@ from corpus.stage import (
     run,
     stage_metrics,
     stage_params,
-    write_json,
-    write_parquet,
+    write_outputs,
 )
 from schemas.fate import FateRow
 from schemas.ingested import IngestedFeedback
@@ -43,15 +42,19 @@ def main() -> None:
     raw_path = paths.raw_batch(batch_id)
     data = raw_path.read_bytes() if raw_path.is_file() else b""
 
-    verdict = check_manifest(batch_id, paths, governance.maintainers)
+    # Hashing the whole file releases the GIL, so it runs beside the per-line hashing of RawLines.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(check_manifest, batch_id, paths, governance.maintainers, raw=data)
+        lines = RawLines(data)
+        verdict = pending.result()
     if verdict.accepted:
-        parsed = parse_batch(data, max_line_bytes=int(params["max_line_bytes"]))
+        parsed = parse_batch(lines, max_line_bytes=int(params["max_line_bytes"]))
         valid, invalid = apply_row_rules(parsed.rows, registered_sources=sorted(governance.surfaces.surfaces))
         rejected = pl.concat([parsed.rejected, invalid]).sort("line_no")
     else:
         # An unapproved batch contributes nothing; each of its lines carries the manifest's rule.
         valid = pl.DataFrame()
-        rejected = all_lines(data).with_columns(
+        rejected = all_lines(lines).with_columns(
             pl.lit(f"manifest:{verdict.reason}").alias("rule"), pl.lit(verdict.detail).alias("detail")
         )
 
@@ -71,7 +74,7 @@ def main() -> None:
     quarantine = rejected.select(
         pl.lit(batch_id).alias("batch_id"),
         "line_no",
-        pl.Series("feedback_id", recover_feedback_ids(data, rejected["line_no"].to_list()), dtype=pl.String),
+        pl.Series("feedback_id", recover_feedback_ids(lines, rejected["line_no"].to_list()), dtype=pl.String),
         "line_sha256",
         "rule",
         "detail",
@@ -94,12 +97,14 @@ def main() -> None:
         manifest={"accepted": verdict.accepted, "reason": verdict.reason, "detail": verdict.detail},
     )
     out = paths.stage_dir(STAGE)
-    targets = [out / f"{batch_id}.parquet", out / f"{batch_id}.quarantine.parquet", out / f"{batch_id}.fate.parquet", out / f"{batch_id}.metrics.json"]
-    with atomic_outputs(*targets) as tmp:
-        write_parquet(ingested, tmp(targets[0]))
-        write_parquet(quarantine, tmp(targets[1]))
-        write_parquet(fate, tmp(targets[2]))
-        write_json(metrics, tmp(targets[3]))
+    write_outputs(
+        {
+            out / f"{batch_id}.parquet": ingested,
+            out / f"{batch_id}.quarantine.parquet": quarantine,
+            out / f"{batch_id}.fate.parquet": fate,
+            out / f"{batch_id}.metrics.json": metrics,
+        }
+    )
     print(f"ingest {batch_id}: {lines_in} lines -> {ingested.height} ingested, {quarantine.height} quarantined")
 
 
