@@ -21,7 +21,6 @@ from corpus.intent import IntentModel, classify_frame
 from corpus.stage import (
     DROPPED,
     QUARANTINED,
-    atomic_outputs,
     check_output,
     fate_rows,
     load_params,
@@ -30,8 +29,7 @@ from corpus.stage import (
     run,
     stage_metrics,
     stage_params,
-    write_json,
-    write_parquet,
+    write_outputs,
 )
 from schemas.classified import ClassifiedFeedback
 from schemas.fate import FateRow
@@ -99,12 +97,14 @@ def main() -> None:
         abstain_rate=round(abstained.height / max(rows.height, 1), 4),
     )
     out = paths.stage_dir(STAGE)
-    targets = [out / f"{batch_id}.parquet", out / f"{batch_id}.fate.parquet", out / f"{batch_id}.review.jsonl", out / f"{batch_id}.metrics.json"]
-    with atomic_outputs(*targets) as tmp:
-        write_parquet(kept, tmp(targets[0]))
-        write_parquet(fate, tmp(targets[1]))
-        review.write_ndjson(tmp(targets[2]))
-        write_json(metrics, tmp(targets[3]))
+    write_outputs(
+        {
+            out / f"{batch_id}.parquet": kept,
+            out / f"{batch_id}.fate.parquet": fate,
+            out / f"{batch_id}.review.jsonl": review,
+            out / f"{batch_id}.metrics.json": metrics,
+        }
+    )
     print(f"classify {batch_id}: {rows.height} rows -> {kept.height} examples, {abstained.height} to review, "
           f"{fate.height - abstained.height} dropped")
 
