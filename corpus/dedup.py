@@ -33,6 +33,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from corpus.textsim import (
+    in_threads,
     jaccard,
     lsh_candidate_batches,
     messages_to_text,
@@ -160,7 +161,15 @@ class _PairCheck:
         # Checked first: it reads two integers per pair, the signatures 2 * num_perm.
         sizes_left, sizes_right = self.sizes[left], self.sizes[right]
         likely = np.minimum(sizes_left, sizes_right) >= self.threshold * np.maximum(sizes_left, sizes_right)
-        agree = np.count_nonzero(self.signatures[left[likely]] == self.signatures[right[likely]], axis=1)
+        left_likely, right_likely = left[likely], right[likely]
+        agree = np.empty(len(left_likely), dtype=np.int64)
+
+        def count(lo: int, hi: int) -> None:
+            agree[lo:hi] = np.count_nonzero(
+                self.signatures[left_likely[lo:hi]] == self.signatures[right_likely[lo:hi]], axis=1
+            )
+
+        in_threads(count, len(agree))
         likely[likely] = agree >= cutoff * num_perm
         codes = self.rejected.codes(left[likely], right[likely])
         fresh = ~self.rejected.contains(codes)
