@@ -430,7 +430,8 @@ def in_threads(work: Callable[[int, int], None], n: int) -> None:
     """Run `work(first, stop)` over contiguous parts of range(n), one thread per core.
 
     For numpy work on disjoint slices: numpy releases the GIL in its loops, so the parts run in
-    parallel (measured 1.7-1.9x on 2 cores), and the result is the same as one call over all of n.
+    parallel (MinHash of 546k texts: 2.37 -> 1.81 s on 2 cores; memory bandwidth is the limit), and
+    the result is the same as one call over all of n.
     """
     parts = max(1, min(os.cpu_count() or 1, n // 10_000))
     bounds = [n * k // parts for k in range(parts + 1)]
