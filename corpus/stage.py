@@ -226,6 +226,12 @@ def run(main: Callable[[], None]) -> None:
     except CorpusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
+    # The outputs are written and closed: skip the interpreter's teardown of every loaded module
+    # (polars, pandera, numpy...), measured at 0.15-0.2 s per stage process, paid some 40 times by
+    # a `dvc repro` of 10 batches.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def paths_from_env() -> RepoPaths:
