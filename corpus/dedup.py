@@ -32,8 +32,8 @@ import polars as pl
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
+from corpus.parallel import over_ranges
 from corpus.textsim import (
-    in_threads,
     jaccard,
     lsh_candidate_batches,
     messages_to_text,
@@ -169,7 +169,7 @@ class _PairCheck:
                 self.signatures[left_likely[lo:hi]] == self.signatures[right_likely[lo:hi]], axis=1
             )
 
-        in_threads(count, len(agree))
+        over_ranges(count, len(agree))
         likely[likely] = agree >= cutoff * num_perm
         codes = self.rejected.codes(left[likely], right[likely])
         fresh = ~self.rejected.contains(codes)

@@ -15,15 +15,13 @@ stay whole.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+
+from corpus.parallel import in_parallel
 
 _SEED = 0x6A7E5
 _EDGE_PUNCTUATION = "\"'`.,;:!?()[]{}*_~|/\\-–—…“”‘’«»"
@@ -35,8 +33,6 @@ _FOLD = np.uint64(0x9E3779B97F4A7C15)
 _SIZE_MASK = np.uint64(0xF)
 # Small enough that the chunks spread evenly over the cores and few exploded strings are alive at once.
 _CHUNK_TEXTS = 50_000
-_Item = TypeVar("_Item")
-_Result = TypeVar("_Result")
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
@@ -109,12 +105,6 @@ def _tokenize_chunk(texts: pl.Series, first_doc: int, words: bool) -> Tokens:
     return Tokens(
         exploded["doc"].to_numpy(), exploded["word"].hash(_SEED).to_numpy(), exploded["word"] if words else None
     )
-
-
-def in_parallel(work: Callable[[_Item], _Result], items: Iterable[_Item]) -> list[_Result]:
-    """`work` on each item, on all cores (polars and numpy release the GIL in their kernels), in order."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-        return list(pool.map(work, items))
 
 
 def tokenize(texts: pl.Series, *, words: bool = False) -> Tokens:
