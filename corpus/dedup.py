@@ -40,8 +40,7 @@ from corpus.textsim import (
     minhash_signatures,
     normalise_text,
     shingle_hashes,
-    shingles_of_token_text,
-    token_text,
+    shingles_of_normalised_text,
 )
 
 __all__ = [
@@ -201,7 +200,7 @@ def _components(n: int, left: list[np.ndarray], right: list[np.ndarray]) -> np.n
 
 
 def _near_duplicate_components(
-    words_text: pl.Series,
+    texts: pl.Series,
     *,
     threshold: float,
     lsh_threshold: float,
@@ -211,10 +210,10 @@ def _near_duplicate_components(
     char_ngram: int,
     seed: int,
 ) -> np.ndarray:
-    """Component label of each text (`token_text` output) in the graph of pairs whose shingle sets
-    have exact Jaccard >= threshold, among the pairs LSH proposes."""
-    shingles = shingles_of_token_text(
-        words_text, words=shingle_words, short_text_words=short_text_words, char_ngram=char_ngram
+    """Component label of each text (`normalise_text` output) in the graph of pairs whose shingle
+    sets have exact Jaccard >= threshold, among the pairs LSH proposes."""
+    shingles = shingles_of_normalised_text(
+        texts, words=shingle_words, short_text_words=short_text_words, char_ngram=char_ngram
     )
     # Texts without a single word character have no shingles: they can only be exact duplicates.
     has = np.flatnonzero(shingles.list.len().to_numpy() > 0)
@@ -245,9 +244,7 @@ def _near_duplicate_components(
         # A member joins its anchor's label: still "equal label => connected", and the band's
         # later anchors then skip it. Other rows of its old label are refreshed at the next band.
         labels[members[passed]] = labels[anchors[passed]]
-    return _components(
-        len(words_text), [has[a] for a in accepted_left], [has[m] for m in accepted_right]
-    )
+    return _components(len(texts), [has[a] for a in accepted_left], [has[m] for m in accepted_right])
 
 
 def find_clusters(
@@ -294,9 +291,11 @@ def find_clusters(
         # text repeated 10k times costs one signature and cannot flood an LSH bucket.
         .with_columns(_first=pl.col("_row").min().over("_norm"))
     )
-    distinct = rows.filter(pl.col("_row") == pl.col("_first"))
+    distinct = rows.filter(pl.col("_row") == pl.col("_first")).select("_row", "_norm")
+    # A row's distinct text is named by its first row: the texts themselves are not needed again.
+    rows = rows.drop("_norm")
     component = _near_duplicate_components(
-        distinct.select(token_text(pl.col("_norm"), normalised=True)).to_series(),
+        distinct.get_column("_norm"),
         threshold=threshold,
         lsh_threshold=lsh_threshold,
         num_perm=num_perm,
@@ -306,9 +305,10 @@ def find_clusters(
         seed=seed,
     )
     rows = rows.join(pl.DataFrame({"_first": distinct["_row"], "_component": component}), on="_first")
+    del distinct
     clusters = rows.group_by("_component").agg(
         cluster_size=pl.len().cast(pl.Int64),
-        _texts=pl.col("_norm").n_unique(),
+        _texts=pl.col("_first").n_unique(),
         _members=pl.col(id_column).cast(pl.String).sort().str.join("\n"),
     )
     clusters = clusters.with_columns(
@@ -447,8 +447,12 @@ def dedup_frame(
         **{k: v for k, v in shingles.items() if k != "words"},
     }
 
+    # The working frame holds the normalised texts and the sort keys, not the input's own text
+    # columns: it is sorted (a copy) and split (another), and at millions of rows each copy of the
+    # raw prompt and target costs gigabytes. Input columns return by a join on the id at the end.
     work = (
-        df.with_columns(
+        df.select(
+            *dict.fromkeys([id_column, *(column for column, _ in order_by), *needed & {time_column}]),
             # Each part is normalised on its own so that edge punctuation of every turn is ignored
             # ("Paris." and "paris" are exact duplicates even when followed by other text).
             normalise_text(pl.col(target_column).fill_null("")).alias(f"{p}target"),
@@ -483,7 +487,9 @@ def dedup_frame(
     ).with_columns(action=pl.lit(conflict_action))
 
     in_conflict = pl.col(f"{p}pcluster").is_in(conflicts["cluster_id"].implode())
-    members, rest = work.filter(in_conflict), work.filter(~in_conflict)
+    members = work.filter(in_conflict).drop(f"{p}prompt", f"{p}target")
+    rest = work.filter(~in_conflict).drop(f"{p}prompt", f"{p}target")
+    del work
     conflict_drops = members.select(
         id_column,
         reason=pl.lit("conflicting_corrections"),
@@ -549,12 +555,14 @@ def dedup_frame(
     )
     kept = (
         rest.filter(is_rep)
+        .select(id_column, "dedup_cluster_id", "dedup_cluster_size")
         .join(absorbed, left_on=id_column, right_on=kept_column, how="left")
         .with_columns(pl.col("dedup_absorbed").fill_null(pl.lit([], dtype=pl.List(id_dtype))))
-        .select(*df.columns, "dedup_cluster_id", "dedup_cluster_size", "dedup_absorbed")
-        .sort(id_column)
     )
-    review = review.select(
-        *df.columns, dedup_cluster_id=pl.col(f"{p}pcluster"), reason=pl.lit("conflicting_corrections")
+    del rest
+    kept = df.join(kept, on=id_column).sort(id_column)
+    review = df.join(
+        review.select(id_column, dedup_cluster_id=pl.col(f"{p}pcluster"), reason=pl.lit("conflicting_corrections")),
+        on=id_column,
     ).sort(id_column)
     return DedupResult(kept=kept, dropped=dropped, review=review, conflicts=conflicts)

@@ -43,7 +43,7 @@ __all__ = [
     "minhash_signatures",
     "normalise_text",
     "shingle_hashes",
-    "shingles_of_token_text",
+    "shingles_of_normalised_text",
     "token_text",
     "word_ngrams_hashes",
 ]
@@ -265,8 +265,8 @@ def _in_row_chunks(fn: Callable[[pl.Series], pl.Series], text: pl.Series) -> pl.
     return pl.concat(parts, rechunk=True)
 
 
-def _token_text_series(text: pl.Series) -> pl.Series:
-    return text.to_frame("text").select(token_text(pl.col("text"))).to_series()
+def _token_text_series(text: pl.Series, *, normalised: bool = False) -> pl.Series:
+    return text.to_frame("text").select(token_text(pl.col("text"), normalised=normalised)).to_series()
 
 
 def _word_ngrams_series(text: pl.Series, n: int) -> pl.Series:
@@ -299,13 +299,11 @@ def word_ngrams_hashes(text: pl.Series | pl.Expr, n: int) -> pl.Series | pl.Expr
     )
 
 
-def shingles_of_token_text(
-    words_text: pl.Series, *, words: int = 3, short_text_words: int = 10, char_ngram: int = 5
+def shingles_of_normalised_text(
+    text: pl.Series, *, words: int = 3, short_text_words: int = 10, char_ngram: int = 5
 ) -> pl.Series:
-    """`shingle_hashes` of text already passed through `token_text` (saves normalising twice)."""
-    return _in_row_chunks(
-        lambda part: _shingles_chunk(part, words, short_text_words, char_ngram), words_text
-    )
+    """`shingle_hashes` of `normalise_text` output (it is not normalised again)."""
+    return _shingles_series(text, words, short_text_words, char_ngram, normalised=True)
 
 
 def _shingles_chunk(words_text: pl.Series, words: int, short_text_words: int, char_ngram: int) -> pl.Series:
@@ -338,10 +336,15 @@ def _shingles_chunk(words_text: pl.Series, words: int, short_text_words: int, ch
     return _list_series(words_text.name, values, counts, utf8.nulls).list.unique(maintain_order=True)
 
 
-def _shingles_series(text: pl.Series, words: int, short_text_words: int, char_ngram: int) -> pl.Series:
-    return shingles_of_token_text(
-        _token_text_series(text), words=words, short_text_words=short_text_words, char_ngram=char_ngram
-    ).alias(text.name)
+def _shingles_series(
+    text: pl.Series, words: int, short_text_words: int, char_ngram: int, *, normalised: bool = False
+) -> pl.Series:
+    # Tokenised a slice at a time too: the token text of a whole column of millions of rows would
+    # be another copy of all of it.
+    def chunk(part: pl.Series) -> pl.Series:
+        return _shingles_chunk(_token_text_series(part, normalised=normalised), words, short_text_words, char_ngram)
+
+    return _in_row_chunks(chunk, text).alias(text.name)
 
 
 @overload
@@ -398,7 +401,6 @@ def minhash_signatures(shingles: pl.Series, *, num_perm: int = 128, seed: int = 
     lengths = shingles.list.len().to_numpy().astype(np.int64)
     if shingles.null_count() or (lengths == 0).any():
         raise ValueError("minhash_signatures needs non-empty shingle sets; filter empty rows first")
-    values = shingles.explode().to_numpy().astype(np.uint64) & np.uint64(0xFFFF_FFFF)
     a, b = _permutation_params(num_perm, seed)
 
     n_rows = len(lengths)
@@ -408,18 +410,25 @@ def minhash_signatures(shingles: pl.Series, *, num_perm: int = 128, seed: int = 
 
     def rows(first: int, stop: int) -> None:
         block = np.empty(block_size, np.uint64)
-        r0 = first
-        while r0 < stop:
-            fits = int(np.searchsorted(offsets, offsets[r0] + _MINHASH_BLOCK_SHINGLES, side="right")) - 1
-            r1 = min(max(fits, r0 + 1), stop)
-            s0, s1 = offsets[r0], offsets[r1]
-            # Permutations x shingles: each permutation's values are contiguous for the reduction.
-            m = block[: (s1 - s0) * num_perm].reshape(num_perm, s1 - s0)
-            np.multiply(a[:, None], values[None, s0:s1], out=m)
-            m += b[:, None]
-            # The >> 32 is monotonic, so it is applied after the minimum, on n_rows values only.
-            out[r0:r1] = (np.minimum.reduceat(m, offsets[r0:r1] - s0, axis=1) >> np.uint64(32)).T
-            r0 = r1
+        # Flattened a slice of rows at a time: all shingles of millions of rows, flat, would be
+        # another copy of the whole column (two, with the masking).
+        for c0 in range(first, stop, _CHUNK_ROWS):
+            c1 = min(c0 + _CHUNK_ROWS, stop)
+            flat = shingles.slice(c0, c1 - c0).explode().to_numpy().astype(np.uint64, copy=False)
+            values = flat & np.uint64(0xFFFF_FFFF)
+            base = offsets[c0]
+            r0 = c0
+            while r0 < c1:
+                fits = int(np.searchsorted(offsets, offsets[r0] + _MINHASH_BLOCK_SHINGLES, side="right")) - 1
+                r1 = min(max(fits, r0 + 1), c1)
+                s0, s1 = offsets[r0] - base, offsets[r1] - base
+                # Permutations x shingles: each permutation's values are contiguous for the reduction.
+                m = block[: (s1 - s0) * num_perm].reshape(num_perm, s1 - s0)
+                np.multiply(a[:, None], values[None, s0:s1], out=m)
+                m += b[:, None]
+                # The >> 32 is monotonic, so it is applied after the minimum, on n_rows values only.
+                out[r0:r1] = (np.minimum.reduceat(m, offsets[r0:r1] - base - s0, axis=1) >> np.uint64(32)).T
+                r0 = r1
 
     over_ranges(rows, n_rows)
     return out

@@ -10,9 +10,12 @@ params dedup.conflict_action: drop them all, keep the latest, or send them to re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from corpus.dedup import dedup_frame
+from corpus.errors import CorpusError
 from corpus.stage import (
     DISTRIBUTION_COLUMNS,
     DROPPED,
@@ -32,15 +35,38 @@ from schemas.deduped import DedupedFeedback
 from schemas.fate import FateRow
 
 STAGE = "dedup"
+# (batch_id, line_no) names one raw line: the key that finds a kept row's full record again.
+LINE = ["batch_id", "line_no"]
+
+
+def representative_order(params: dict) -> list[tuple[str, bool]]:
+    """params dedup.representative_order: [[column, descending], ...] over ClassifiedFeedback columns."""
+    columns = ClassifiedFeedback.to_schema().columns
+    order_by = []
+    for entry in params.get("representative_order") or []:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], bool) and entry[0] in columns):
+            raise CorpusError(
+                f"params.yaml: dedup.representative_order entry {entry!r} must be [column, descending] with a "
+                f"column of the classify output and descending true or false (columns: {', '.join(columns)})"
+            )
+        order_by.append((str(entry[0]), entry[1]))
+    return order_by
 
 
 def main() -> None:
     paths = paths_from_env()
     all_params = load_params(paths)
     params = stage_params(all_params, STAGE)
+    order_by = representative_order(params)
     batches = list(all_params.get("batches") or [])
-    parts = [read_input(paths.stage_dir("classify") / f"{b}.parquet", ClassifiedFeedback) for b in batches]
-    rows = pl.concat(parts) if parts else pl.DataFrame(schema=ClassifiedFeedback.to_schema().columns.keys())
+    inputs = [paths.stage_dir("classify") / f"{b}.parquet" for b in batches]
+    # Every batch is validated whole, but only the columns dedup reads stay in memory: at 10M raw
+    # rows the full records of the union would not fit. Kept rows get theirs back at the end.
+    compared_columns = list(
+        dict.fromkeys(["feedback_id", *LINE, "prompt", "target", "collected_at_utc", *DISTRIBUTION_COLUMNS, *(c for c, _ in order_by)])
+    )
+    parts = [read_input(path, ClassifiedFeedback).select(compared_columns) for path in inputs]
+    rows = pl.concat(parts) if parts else pl.DataFrame(schema=ClassifiedFeedback.to_schema().columns.keys()).select(compared_columns)
     rows = rows.with_columns(pl.int_range(pl.len()).alias("_order"))
 
     repeated_ids = rows.filter(~pl.col("feedback_id").is_first_distinct())
@@ -50,12 +76,8 @@ def main() -> None:
     rows_in, before = rows.height, rows.select(c for c in DISTRIBUTION_COLUMNS if c in rows.columns)
     del rows, parts
 
-    order_by = [(str(column), bool(descending)) for column, descending in params["representative_order"]]
-    # dedup_frame sorts and copies what it is given: only the columns it reads, not whole records
-    # (measured at 1M raw rows: the stage's peak RSS went from 3.9 to 3.2 GiB).
-    compared = unique.select(list(dict.fromkeys(["feedback_id", "prompt", "target", "collected_at_utc", *(c for c, _ in order_by)])))
     result = dedup_frame(
-        compared,
+        unique.select(*dict.fromkeys(["feedback_id", "prompt", "target", "collected_at_utc", *(c for c, _ in order_by)])),
         id_column="feedback_id",
         prompt_column="prompt",
         target_column="target",
@@ -68,11 +90,9 @@ def main() -> None:
         conflict_threshold=float(params["conflict_jaccard_below"]),
         conflict_action=str(params["conflict_action"]),
     )
-    kept = unique.join(
-        result.kept.select("feedback_id", "dedup_cluster_id", "dedup_cluster_size", "dedup_absorbed"), on="feedback_id"
-    )
+    by_id = unique.select("feedback_id", *LINE)
+    kept = kept_records(inputs, by_id.join(result.kept.select("feedback_id", "dedup_cluster_id", "dedup_cluster_size", "dedup_absorbed"), on="feedback_id"))
     kept = check_output(kept.select(DedupedFeedback.to_schema().columns.keys()).sort("feedback_id"), DedupedFeedback, where="dedup output")
-    by_id = unique.select("feedback_id", "batch_id", "line_no")
     dropped = result.dropped.join(by_id, on="feedback_id", how="left")
     review = result.review.select("feedback_id").join(by_id, on="feedback_id", how="left")
     fate = pl.concat(
@@ -101,6 +121,15 @@ def main() -> None:
         }
     )
     print(f"dedup: {rows_in} rows -> {kept.height} kept, {fate.height} removed, {result.conflicts.height} conflict clusters")
+
+
+def kept_records(inputs: list[Path], kept: pl.DataFrame) -> pl.DataFrame:
+    """The full classify records of the kept rows (`kept` holds their LINE keys), joined to `kept`,
+    one batch file at a time so only one batch's records are held beside the kept ones."""
+    parts = [pl.read_parquet(path).join(kept, on=["feedback_id", *LINE]) for path in inputs]
+    if not parts:
+        return kept.join(pl.DataFrame(schema=ClassifiedFeedback.to_schema().columns.keys()), on=["feedback_id", *LINE])
+    return pl.concat(parts)
 
 
 if __name__ == "__main__":

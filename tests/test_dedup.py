@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
+import sys
 import time
 import unicodedata
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from datasketch import MinHashLSH
 from polars.testing import assert_frame_equal
 
@@ -491,3 +495,24 @@ def test_rejected_pairs_remembers_exactly_the_pairs_added() -> None:
         reference.update(int(c) for c in added)
     # Runs were merged along the way: a handful, not one per add.
     assert len(memo._runs) <= 12
+
+
+# ---------------------------------------------------------------- the stage script's params
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [["no_such_column", True], ["collected_at_utc", "yes"], "collected_at_utc", ["collected_at_utc"]],
+)
+def test_a_bad_representative_order_is_named_not_a_traceback(tmp_path, entry) -> None:
+    params = {"batches": [], "dedup": {"representative_order": [entry]}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "dedup.py"
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+        env={"CORPUS_REPO": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 1, result.stderr
+    assert "dedup.representative_order" in result.stderr and repr(entry) in result.stderr
+    assert "Traceback" not in result.stderr
