@@ -64,6 +64,8 @@ DEFAULT_ORDER_BY: tuple[tuple[str, bool], ...] = (("collected_at", True),)
 # Candidate pairs are checked in batches so gathered signatures and shingle lists stay bounded in
 # memory (~32 MiB of signatures per batch at 128 permutations).
 _VERIFY_BATCH_PAIRS = 65_536
+# Distinct texts gathered per slice for shingling (see `_shingles_of_rows`).
+_GATHER_ROWS = 131_072
 # Internal columns carry this prefix; input frames must not use it.
 _INTERNAL = "__dd_"
 
@@ -199,25 +201,26 @@ def _components(n: int, left: list[np.ndarray], right: list[np.ndarray]) -> np.n
     return connected_components(graph, directed=False)[1]
 
 
+def _shingles_of_rows(texts: pl.Series, rows: np.ndarray, **shingles: int) -> pl.Series:
+    """Shingle sets of texts[rows] (`normalise_text` output), gathered a slice at a time: gathering
+    every distinct text at once would copy nearly the whole column."""
+    parts = [
+        shingles_of_normalised_text(texts.gather(rows[start : start + _GATHER_ROWS]), **shingles)
+        for start in range(0, len(rows), _GATHER_ROWS)
+    ]
+    return pl.concat(parts, rechunk=True) if parts else shingles_of_normalised_text(texts.clear(), **shingles)
+
+
 def _near_duplicate_components(
-    texts: pl.Series,
-    *,
-    threshold: float,
-    lsh_threshold: float,
-    num_perm: int,
-    shingle_words: int,
-    short_text_words: int,
-    char_ngram: int,
-    seed: int,
+    shingles: pl.Series, *, threshold: float, lsh_threshold: float, num_perm: int, seed: int
 ) -> np.ndarray:
-    """Component label of each text (`normalise_text` output) in the graph of pairs whose shingle
-    sets have exact Jaccard >= threshold, among the pairs LSH proposes."""
-    shingles = shingles_of_normalised_text(
-        texts, words=shingle_words, short_text_words=short_text_words, char_ngram=char_ngram
-    )
+    """Component label of each shingle set in the graph of pairs whose exact Jaccard is >=
+    threshold, among the pairs LSH proposes."""
+    n_texts = len(shingles)
     # Texts without a single word character have no shingles: they can only be exact duplicates.
     has = np.flatnonzero(shingles.list.len().to_numpy() > 0)
-    shingles = shingles.gather(has)
+    if len(has) < n_texts:
+        shingles = shingles.gather(has)
     signatures = minhash_signatures(shingles, num_perm=num_perm, seed=seed)
     check = _PairCheck(
         shingles=shingles,
@@ -244,7 +247,7 @@ def _near_duplicate_components(
         # A member joins its anchor's label: still "equal label => connected", and the band's
         # later anchors then skip it. Other rows of its old label are refreshed at the next band.
         labels[members[passed]] = labels[anchors[passed]]
-    return _components(len(texts), [has[a] for a in accepted_left], [has[m] for m in accepted_right])
+    return _components(n_texts, [has[a] for a in accepted_left], [has[m] for m in accepted_right])
 
 
 def find_clusters(
@@ -279,33 +282,32 @@ def find_clusters(
     _check_ids(df, id_column)
     if not 0.0 < lsh_threshold <= threshold <= 1.0:
         raise ValueError(f"need 0 < lsh_threshold <= threshold <= 1, got {lsh_threshold}, {threshold}")
-    rows = (
-        df.select(
-            pl.col(id_column),
-            _norm=pl.col(text_column).fill_null("") if normalised else normalise_text(pl.col(text_column).fill_null("")),
-        )
-        # Canonical order: candidate generation picks bucket anchors by position.
-        .sort(id_column)
-        .with_row_index("_row")
-        # Exact duplicates collapse onto their first row; only distinct texts get MinHash, so a
-        # text repeated 10k times costs one signature and cannot flood an LSH bucket.
-        .with_columns(_first=pl.col("_row").min().over("_norm"))
+    texts = df.select(
+        pl.col(text_column).fill_null("") if normalised else normalise_text(pl.col(text_column).fill_null(""))
+    ).to_series()
+    # Canonical order (rank by id): candidate generation picks bucket anchors by position. The
+    # texts are not sorted or filtered into copies (at millions of rows each copy is gigabytes):
+    # the ranks order them, and only slices of the distinct ones are ever gathered.
+    by_id = df.get_column(id_column).arg_sort().to_numpy()
+    rank = np.empty(len(by_id), dtype=np.int64)
+    rank[by_id] = np.arange(len(by_id))
+    # Exact duplicates collapse onto their first row; only distinct texts get MinHash, so a text
+    # repeated 10k times costs one signature and cannot flood an LSH bucket.
+    first = (
+        pl.DataFrame({"_norm": texts, "_rank": rank}).select(pl.col("_rank").min().over("_norm")).to_series().to_numpy()
     )
-    distinct = rows.filter(pl.col("_row") == pl.col("_first")).select("_row", "_norm")
-    # A row's distinct text is named by its first row: the texts themselves are not needed again.
-    rows = rows.drop("_norm")
-    component = _near_duplicate_components(
-        distinct.get_column("_norm"),
+    distinct = by_id[first[by_id] == rank[by_id]]
+    component_of = np.empty(len(rank), dtype=np.int64)
+    component_of[rank[distinct]] = _near_duplicate_components(
+        _shingles_of_rows(
+            texts, distinct, words=shingle_words, short_text_words=short_text_words, char_ngram=char_ngram
+        ),
         threshold=threshold,
         lsh_threshold=lsh_threshold,
         num_perm=num_perm,
-        shingle_words=shingle_words,
-        short_text_words=short_text_words,
-        char_ngram=char_ngram,
         seed=seed,
     )
-    rows = rows.join(pl.DataFrame({"_first": distinct["_row"], "_component": component}), on="_first")
-    del distinct
+    rows = pl.DataFrame({id_column: df.get_column(id_column), "_first": first, "_component": component_of[first]})
     clusters = rows.group_by("_component").agg(
         cluster_size=pl.len().cast(pl.Int64),
         _texts=pl.col("_first").n_unique(),

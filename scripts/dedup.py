@@ -90,11 +90,16 @@ def main() -> None:
         conflict_threshold=float(params["conflict_jaccard_below"]),
         conflict_action=str(params["conflict_action"]),
     )
+    # Only ids and verdicts are kept from here on: the compared texts are let go before the kept
+    # rows' full records are read back.
     by_id = unique.select("feedback_id", *LINE)
-    kept = kept_records(inputs, by_id.join(result.kept.select("feedback_id", "dedup_cluster_id", "dedup_cluster_size", "dedup_absorbed"), on="feedback_id"))
-    kept = check_output(kept.select(DedupedFeedback.to_schema().columns.keys()).sort("feedback_id"), DedupedFeedback, where="dedup output")
+    kept = by_id.join(result.kept.select("feedback_id", "dedup_cluster_id", "dedup_cluster_size", "dedup_absorbed"), on="feedback_id")
     dropped = result.dropped.join(by_id, on="feedback_id", how="left")
     review = result.review.select("feedback_id").join(by_id, on="feedback_id", how="left")
+    conflicts = result.conflicts
+    del unique, result
+    kept = kept_records(inputs, kept)
+    kept = check_output(kept.select(DedupedFeedback.to_schema().columns.keys()).sort("feedback_id"), DedupedFeedback, where="dedup output")
     fate = pl.concat(
         [
             fate_rows(repeated_ids, stage=STAGE, outcome=DROPPED, reason="duplicate_feedback_id",
@@ -108,7 +113,7 @@ def main() -> None:
     fate = check_output(fate, FateRow, where="dedup fate")
     metrics = stage_metrics(
         stage=STAGE, scope="all", rows_in=rows_in, before=before, after=kept, fate=fate,
-        conflict_clusters=result.conflicts.height,
+        conflict_clusters=conflicts.height,
         clusters_with_absorbed=int((kept["dedup_cluster_size"] > 1).sum()),
     )
     out = paths.stage_dir(STAGE)
@@ -116,11 +121,11 @@ def main() -> None:
         {
             out / "examples.parquet": kept,
             out / "fate.parquet": fate,
-            out / "conflicts.parquet": result.conflicts,
+            out / "conflicts.parquet": conflicts,
             out / "metrics.json": metrics,
         }
     )
-    print(f"dedup: {rows_in} rows -> {kept.height} kept, {fate.height} removed, {result.conflicts.height} conflict clusters")
+    print(f"dedup: {rows_in} rows -> {kept.height} kept, {fate.height} removed, {conflicts.height} conflict clusters")
 
 
 def kept_records(inputs: list[Path], kept: pl.DataFrame) -> pl.DataFrame:
