@@ -59,31 +59,42 @@ def main() -> None:
     # Words of every prompt and target, computed once for the contamination and poisoning gates.
     text = ExampleText.of(examples["prompt"], examples["target"])
 
-    # Gates that remove rows: contamination over every example, then coverage over what is left.
+    # Gates that remove rows: contamination over every example, then coverage over what is left
+    # (it reads only the columns it needs: filtering whole examples would copy them).
     contamination_result, contaminated = contamination.check(examples, text, probes, contamination_settings)
     coverage_result, uncovered = coverage.check(
-        examples.filter(~pl.col(ROW).is_in(contaminated[ROW].implode())), probes, coverage_settings
+        examples.select(ROW, "split", "domain").filter(~pl.col(ROW).is_in(contaminated[ROW].implode())),
+        probes,
+        coverage_settings,
     )
     drops = pl.concat([contaminated, uncovered]).sort(ROW)
+
+    # Poisoning looks at every input example: a dropped row is still evidence against the
+    # annotator who wrote it. It runs before the gated copy of the examples is made, and the words
+    # go with it, so the two largest things the stage holds are never alive at once.
+    poisoning_result = poisoning.check(examples, text, triggers, poisoning_settings)
+    del text
     # Filters, not joins, so the examples keep their order: outputs are byte-identical run to run.
     gated = check_output(
         examples.filter(~pl.col(ROW).is_in(drops[ROW].implode())).drop(ROW), GatedFeedback, where="gates output"
     )
-
-    # Gates that judge. Poisoning looks at every input example: a dropped row is still evidence
-    # against the annotator who wrote it. Drift compares what will be published.
-    poisoning_result = poisoning.check(examples, text, triggers, poisoning_settings)
+    # Drift judges what will be published.
     drift_result = drift.check(gated, baseline, drift_settings)
 
     fate = check_output(
         fate_rows(
-            examples.join(drops, on=ROW).sort(ROW), stage=STAGE, outcome=DROPPED, reason=pl.col("reason"), detail=pl.col("detail")
+            examples.select(ROW, "batch_id", "line_no", "feedback_id").join(drops, on=ROW).sort(ROW),
+            stage=STAGE,
+            outcome=DROPPED,
+            reason=pl.col("reason"),
+            detail=pl.col("detail"),
         ),
         FateRow,
         where="gates fate",
     )
     kept = fate_rows(gated, stage=STAGE, outcome=KEPT, reason="passed_gates", detail=pl.col("split"))
-    final = pl.concat([ledger.fates, fate, kept]).sort("batch_id", "line_no", "stage")
+    # Unsorted: conservation does not need an order, and it must pass before the final ledger is written.
+    final = pl.concat([ledger.fates, fate, kept])
     gates_flow = conservation.StageFlow(STAGE, conservation.ALL, examples.height, gated.height, fate.height, fate.height)
     conservation_result = conservation.check(final, ledger, gates_flow)
 
@@ -103,7 +114,8 @@ def main() -> None:
             target.unlink(missing_ok=True)
         raise GateFailure("the gates refused this snapshot\n\n" + report.to_markdown())
 
-    final = check_output(final, FinalFate, where="gates final fate")
+    # Conservation cannot be overridden, so it passed: one row per raw line, put in line order.
+    final = check_output(conservation.in_line_order(final, ledger.raw_lines), FinalFate, where="gates final fate")
     metrics = stage_metrics(
         stage=STAGE,
         scope=conservation.ALL,

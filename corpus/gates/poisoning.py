@@ -215,16 +215,25 @@ def _codes(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
     return names.search_sorted(values).to_numpy(), names
 
 
-def _top_group(occurrences: _Occurrences, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _top_group(occurrences: _Occurrences, group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per gram holding any example: (gram, the group holding most of its examples, how many)."""
-    pair, count = np.unique(occurrences.gram.astype(np.int64) * n_groups + group, return_counts=True)
-    gram, group_of_pair = pair // n_groups, pair % n_groups
-    first = np.flatnonzero(np.r_[True, gram[1:] != gram[:-1]])
+    # (gram, group) packed into one uint64, built and sorted in place as in `_recurring_grams`:
+    # np.unique on int64 arithmetic and per-pair index arrays made this the stage's peak memory.
+    pair = occurrences.gram.astype(np.uint64)
+    pair <<= np.uint64(32)
+    pair |= group
+    pair.sort()
+    bounds = np.flatnonzero(_run_starts(pair))
+    count = np.diff(bounds, append=len(pair))
+    pair = pair[bounds]
+    del bounds
+    first = np.flatnonzero(_run_starts(pair >> np.uint64(32)))
     most = np.maximum.reduceat(count, first)
-    segment = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(pair)]))
-    # The first (alphabetically smallest) group reaching the maximum.
-    winner = np.minimum.reduceat(np.where(count == most[segment], np.arange(len(pair)), len(pair)), first)
-    return gram[first], group_of_pair[winner], most
+    # Pairs are sorted by group within a gram: the first pair reaching the maximum is the
+    # alphabetically smallest group with it.
+    maxima = np.flatnonzero(count == np.repeat(most, np.diff(first, append=len(pair))))
+    winner = maxima[_run_starts(pair[maxima] >> np.uint64(32))]
+    return pair[first] >> np.uint64(32), (pair[winner] & np.uint64(0xFFFFFFFF)).astype(np.int64), most
 
 
 def _concentrated(occurrences: _Occurrences, examples: pl.DataFrame, settings: Settings) -> pl.DataFrame:
@@ -236,7 +245,7 @@ def _concentrated(occurrences: _Occurrences, examples: pl.DataFrame, settings: S
     for kind, column in (("annotator", "annotator_id"), ("batch", "batch_id")):
         codes, names = _codes(examples[column])
         group_share = np.bincount(codes, minlength=len(names)) / examples.height
-        gram, group, in_group = _top_group(occurrences, codes[occurrences.row], len(names))
+        gram, group, in_group = _top_group(occurrences, codes[occurrences.row])
         share = group_share[group]
         # Concentration beyond what the group's size explains, and rarity outside the group (see
         # the module docstring); a group holding every example has no outside and never counts.
@@ -402,8 +411,8 @@ class Scan:
 
 
 def unknown_triggers(examples: pl.DataFrame, text: ExampleText, settings: Settings) -> Scan:
-    content = _content_words(text.prompt)
-    occurrences = _recurring_grams(content, settings)
+    # The content words are not kept: they would still be alive at the peak of `_concentrated`.
+    occurrences = _recurring_grams(_content_words(text.prompt), settings)
     candidates = _concentrated(occurrences, examples, settings)
     concentrated = {
         f"{kind} {group}": n
@@ -411,7 +420,8 @@ def unknown_triggers(examples: pl.DataFrame, text: ExampleText, settings: Settin
     }
     if candidates.is_empty():
         return Scan([], concentrated)
-    held = member(occurrences.hashes[occurrences.gram], candidates["gram"].to_numpy())
+    # Membership of the few distinct grams, spread to their occurrences by index (not a hash lookup per occurrence).
+    held = member(occurrences.hashes, candidates["gram"].to_numpy())[occurrences.gram]
     cand_rows = pl.DataFrame({"gram": occurrences.hashes[occurrences.gram[held]], ROW: occurrences.row[held]})
     sets, set_rows = _example_sets(candidates, cand_rows)
     flagged = _consistent_payloads(examples, text, sets, set_rows, settings).join(sets, on="set_id")

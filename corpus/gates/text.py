@@ -171,17 +171,34 @@ def ngrams(tokens: Tokens, n: int, *, within: np.ndarray | None = None) -> Grams
 
 
 def all_ngrams(tokens: Tokens, max_n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(doc, hash) of every 1- to max_n-gram, grouped by n (not in document order), hashed as `ngrams` does."""
-    docs, hashes = [tokens.doc], [_finish(tokens.hash.copy(), 1)]
-    acc = tokens.hash
-    for k in range(1, min(max_n, len(tokens))):
-        count = len(tokens) - k
-        acc = acc[:count] * _FOLD + tokens.hash[k:]
-        # Documents are non-decreasing, so equal documents at both ends mean one document throughout.
-        valid = tokens.doc[:count] == tokens.doc[k:]
-        docs.append(tokens.doc[:count][valid])
-        hashes.append(_finish(acc[valid], k + 1))
-    return np.concatenate(docs), np.concatenate(hashes)
+    """(doc, hash) of every 1- to max_n-gram, grouped by n (not in document order), hashed as `ngrams` does.
+
+    The outputs are sized first and each n's grams written straight into their slice, with one
+    running accumulator updated in place: per-n arrays and their concatenation held the grams
+    twice, on the corpus-wide word stream.
+    """
+    total = len(tokens)
+    # Documents are non-decreasing, so equal documents at both ends mean one document throughout.
+    valid = [tokens.doc[: total - k] == tokens.doc[k:] for k in range(1, min(max_n, total))]
+    size = total + sum(int(np.count_nonzero(v)) for v in valid)
+    doc = np.empty(size, dtype=tokens.doc.dtype)
+    hashes = np.empty(size, dtype=np.uint64)
+    doc[:total] = tokens.doc
+    hashes[:total] = tokens.hash
+    _finish(hashes[:total], 1)
+    acc = tokens.hash.copy()
+    at = total
+    for k, keep in enumerate(valid, start=1):
+        count = total - k
+        acc = acc[:count]
+        acc *= _FOLD
+        acc += tokens.hash[k:]
+        n = int(np.count_nonzero(keep))
+        np.compress(keep, tokens.doc[:count], out=doc[at : at + n])
+        np.compress(keep, acc, out=hashes[at : at + n])
+        _finish(hashes[at : at + n], k + 1)
+        at += n
+    return doc, hashes
 
 
 def gram_size(hashes: np.ndarray) -> np.ndarray:
@@ -216,23 +233,28 @@ def prompt_text(prompt: pl.Expr) -> pl.Expr:
 
 @dataclass(frozen=True)
 class ExampleText:
-    """The words of each example's prompt and target (document i = example i), and the texts they
+    """The words of each example's prompt and target (document i = example i), and the columns they
     came from, to read a few of them back as words."""
 
     prompt: Tokens
     target: Tokens
-    prompt_text: pl.Series
-    target_text: pl.Series
+    prompts: pl.Series
+    targets: pl.Series
 
     @classmethod
     def of(cls, prompts: pl.Series, targets: pl.Series) -> ExampleText:
         """`prompts` are List(Struct{role, content}) conversations, `targets` strings."""
-        text = prompts.to_frame("prompt").select(prompt_text(pl.col("prompt"))).to_series()
-        return cls(tokenize(text), tokenize(targets), text, targets)
+        return cls(tokenize(_prompt_texts(prompts)), tokenize(targets), prompts, targets)
 
     def with_words(self, part: str, docs: np.ndarray) -> Tokens:
         """The tokens of the given documents of `part` ("prompt" or "target"), words included."""
         docs = np.unique(docs)
-        source = self.prompt_text if part == "prompt" else self.target_text
-        tokens = tokenize(source.gather(docs), words=True)
+        # The prompt texts are joined again for these few documents only: keeping every joined
+        # prompt for this would cost as much memory as a quarter of the tokens.
+        source = _prompt_texts(self.prompts.gather(docs)) if part == "prompt" else self.targets.gather(docs)
+        tokens = tokenize(source, words=True)
         return Tokens(docs[tokens.doc].astype(np.uint32), tokens.hash, tokens.word)
+
+
+def _prompt_texts(prompts: pl.Series) -> pl.Series:
+    return prompts.to_frame("prompt").select(prompt_text(pl.col("prompt"))).to_series()
