@@ -14,6 +14,10 @@ raw batches tracked with `dvc add`):
 7. with `--profile K` (largest size only): the K stages with the most wall time, one run each
    under cProfile.
 
+Steps 4 to 7 can be left out of the big sizes (`--full-up-to 1000000`): at 10M rows the memory and
+end-to-end figures are what is wanted, and the 1% batch alone re-runs the union stages for another
+quarter of an hour.
+
 The report (targets met or not, per-size tables, machine, load average) goes to `--out`
 (default benchmarks/results.md) and to stdout. Workspaces are deleted unless `--keep`; they take
 several times the raw data's size (1M rows: ~1.2 GB raw).
@@ -57,6 +61,11 @@ class Options:
     profile: int
     s3: bool
     seed: int
+    full_up_to: int | None
+
+    def measures_all(self, rows: int) -> bool:
+        """Whether steps 4-7 run at this size, not only generation, floor and `dvc repro`."""
+        return self.full_up_to is None or rows <= self.full_up_to
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -71,11 +80,16 @@ def parse_args(argv: list[str] | None = None) -> Options:
                         help="cProfile the K slowest stages at the largest size (default: none)")  # fmt: skip
     parser.add_argument("--s3", action="store_true", help="also time dvc push/pull to moto (holds the data in memory)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="sample generator seed")
+    parser.add_argument("--full-up-to", type=int, metavar="ROWS",
+                        help="above this size only generate, measure the floor and `dvc repro` (no signing, verify, "
+                             "audit, S3, 1%% batch or profile); default: everything at every size")  # fmt: skip
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.rows_list.split(",")] if args.rows_list else [args.rows]
     if args.repeats < 1 or any(n < 400 for n in sizes):
         parser.error("--repeats must be >= 1 and every size >= 400 rows (the sample needs room for its cases)")
-    return Options(sorted(sizes), args.out, args.workdir, args.keep, args.repeats, args.profile, args.s3, args.seed)
+    return Options(
+        sorted(sizes), args.out, args.workdir, args.keep, args.repeats, args.profile, args.s3, args.seed, args.full_up_to
+    )
 
 
 def say(message: str) -> None:
@@ -139,7 +153,11 @@ def run_size(rows: int, base: Path, options: Options, sigstore: LocalSigstore) -
     s3: probes.S3Figures | Skipped = failed if options.s3 else Skipped("not measured (pass --s3)")
     incremental: PipelineRun | Skipped = failed
     profiled: list[HotPath] = []
-    if full.ok:
+    if full.ok and not options.measures_all(rows):
+        signed = verify = audit = incremental = Skipped(f"not measured above {options.full_up_to:,} rows (--full-up-to)")
+        if options.s3:
+            s3 = signed
+    elif full.ok:
         say("signing and verifying")
         signed = attempt("sign", lambda: probes.sign(ws, sigstore))
         if isinstance(signed, Signed):
@@ -154,7 +172,7 @@ def run_size(rows: int, base: Path, options: Options, sigstore: LocalSigstore) -
         say(f"adding a {increment_rows:,}-row batch, dvc repro")
         added = attempt("add batch", lambda: workspace.add_increment(ws, increment_rows, scratch / "increment"))
         incremental = added if isinstance(added, Skipped) else pipeline.repro(ws, base / "repro-increment.log")
-        if options.profile and rows == options.sizes[-1]:
+        if options.profile and rows == max(n for n in options.sizes if options.measures_all(n)):
             profiled = hot_paths(ws, full, options.profile, scratch)
     return SizeResult(
         rows=rows,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmarks.run import main
+from benchmarks.run import main, parse_args
 from corpus.samplegen import default_batches
 
 pytestmark = pytest.mark.slow
@@ -107,3 +107,10 @@ def test_benchmark_reports_every_stage_and_measurement_at_a_tiny_size(tmp_path: 
     # --profile 1: the slowest stage's hot path, both rankings.
     assert report.count("#### `") == 1 and len(hot) == 2
     assert all(len(table) > 1 for table in hot)
+
+
+def test_full_up_to_leaves_only_the_pipeline_to_the_big_sizes() -> None:
+    options = parse_args(["--rows-list", "1000000,100000,10000000", "--full-up-to", "1000000"])
+    assert options.sizes == [100_000, 1_000_000, 10_000_000]
+    assert [options.measures_all(n) for n in options.sizes] == [True, True, False]
+    assert all(parse_args(["--rows", "10000000"]).measures_all(n) for n in (400, 10**8))
