@@ -36,6 +36,7 @@ from corpus.parallel import over_ranges
 
 __all__ = [
     "jaccard",
+    "lsh_band_keys",
     "lsh_candidate_batches",
     "lsh_candidate_pairs",
     "lsh_params",
@@ -451,10 +452,27 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return best[1], best[2]
 
 
+def lsh_band_keys(signatures: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
+    """The LSH bucket key of each row in each band: a (bands, n_rows) uint64 array of 64-bit hashes
+    of the band's signature values (`lsh_params` bands and rows). A quarter of the signatures'
+    size at 128 permutations, so a caller can let the signatures go before generating candidates.
+    """
+    n_rows, num_perm = signatures.shape
+    bands, rows = lsh_params(threshold, num_perm)
+    keys = np.empty((bands, n_rows), dtype=np.uint64)
+    for band in range(bands):
+        key = np.full(n_rows, band, dtype=np.uint64)
+        for column in signatures[:, band * rows : (band + 1) * rows].T.astype(np.uint64):
+            key = _mix64(key ^ column)
+        keys[band] = key
+    return keys
+
+
 def lsh_candidate_batches(
-    signatures: np.ndarray, *, threshold: float = 0.5, max_anchors: int = 32
+    band_keys: np.ndarray, *, max_anchors: int = 32
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """LSH candidates in batches of (band, anchors, members): row indices into `signatures`.
+    """LSH candidates in batches of (band, anchors, members): row indices into the rows of
+    `band_keys` (`lsh_band_keys` output).
 
     Rows whose band values all agree share a bucket. Within a bucket rows are ranked by index, and
     each of the first `max_anchors` rows (an anchor) is paired with every row ranked after it, so
@@ -465,13 +483,10 @@ def lsh_candidate_batches(
     first usually connects a whole family, so a caller that tracks components can skip most of the
     second. Band keys are 64-bit hashes of the band's values; a collision only adds a candidate.
     """
-    n_rows, num_perm = signatures.shape
-    bands, rows = lsh_params(threshold, num_perm)
+    bands, n_rows = band_keys.shape
     position = np.arange(n_rows)
     for band in range(bands):
-        key = np.full(n_rows, band, dtype=np.uint64)
-        for column in signatures[:, band * rows : (band + 1) * rows].T.astype(np.uint64):
-            key = _mix64(key ^ column)
+        key = band_keys[band]
         # Stable sort: a bucket's rows become adjacent and stay in index order.
         order = np.argsort(key, kind="stable")
         sorted_key = key[order]
@@ -497,7 +512,8 @@ def lsh_candidate_pairs(
 ) -> pl.DataFrame:
     """All pairs of `lsh_candidate_batches`, as columns left < right (UInt32), unique and sorted."""
     found = [np.zeros(0, dtype=np.uint64)]
-    for _, anchors, members in lsh_candidate_batches(signatures, threshold=threshold, max_anchors=max_anchors):
+    band_keys = lsh_band_keys(signatures, threshold=threshold)
+    for _, anchors, members in lsh_candidate_batches(band_keys, max_anchors=max_anchors):
         found.append((anchors.astype(np.uint64) << np.uint64(32)) | members.astype(np.uint64))
     # Sort and drop repeats: np.unique takes a hash path on numpy 2 that measured ~200x slower here.
     codes = np.sort(np.concatenate(found))
