@@ -62,11 +62,22 @@ class SnapshotFacts:
 
     @cached_property
     def records(self) -> pl.DataFrame:
-        """One row per contributing raw record (a record can feed an SFT and a preference example)."""
-        return self.lineage.unique(subset="feedback_id", keep="first").sort("feedback_id")
+        """One row per contributing raw record (a record can feed an SFT and a preference example),
+        in lineage order: only counted and grouped, so not sorted again."""
+        return self.lineage.filter(pl.col("feedback_id").is_first_distinct())
+
+    @cached_property
+    def _breakdowns(self) -> dict[str, list[list[Any]]]:
+        # The card and the Croissant file ask for the same breakdowns; each costs passes over the lineage.
+        return {}
 
     def breakdown(self, column: str) -> list[list[Any]]:
         """[value, records, share of records, examples] per value of a lineage column, largest first."""
+        if column not in self._breakdowns:
+            self._breakdowns[column] = self._breakdown(column)
+        return self._breakdowns[column]
+
+    def _breakdown(self, column: str) -> list[list[Any]]:
         total = self.records.height
         by_records = self.records.group_by(pl.col(column).fill_null("(none)")).len("records")
         by_examples = self.lineage.group_by(pl.col(column).fill_null("(none)")).agg(

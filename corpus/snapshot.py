@@ -20,11 +20,12 @@ str.splitlines().
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pandera.polars as pa
 import polars as pl
 import rfc8785
 import yaml
@@ -48,8 +49,9 @@ _JSON_ESCAPES: dict[str, str] = {
 for _code in range(0x20):
     _JSON_ESCAPES.setdefault(chr(_code), f"\\u{_code:04x}")
 
-# Lines per write when streaming a JSONL file (bounds memory to one chunk of text).
-_WRITE_CHUNK = 100_000
+# Examples per chunk when hashing ids or writing a JSONL file: bounds memory to one chunk's texts,
+# their copies and their parse.
+_CHUNK = 50_000
 
 
 def json_string(text: pl.Expr) -> pl.Expr:
@@ -69,11 +71,17 @@ def example_id_of(example: Mapping[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
 
 
-def sha256_hex(texts: pl.Series) -> pl.Series:
-    """SHA-256 of each string's UTF-8 bytes. Polars has no SHA-256, so this is the one Python loop;
-    the binary cast hands over bytes without re-encoding (about 1 s per million examples here)."""
-    digests = [hashlib.sha256(data).hexdigest() for data in texts.cast(pl.Binary).to_list()]
-    return pl.Series(texts.name, digests, dtype=pl.String)
+def example_ids(members: pl.Series) -> pl.Series:
+    """The id of each canonical example, given its members without braces: SHA-256 of the UTF-8
+    bytes of "{" + members + "}". Polars has no SHA-256, so this is the one Python loop; the binary
+    cast hands over bytes without re-encoding (about 1 s per million examples here). A chunk at a
+    time, so the braced texts and their Python copies exist for one chunk only."""
+    digests: list[str] = []
+    for start in range(0, members.len(), _CHUNK):
+        chunk = members.slice(start, _CHUNK).to_frame("members")
+        braced = chunk.select((pl.lit("{") + pl.col("members") + pl.lit("}")).cast(pl.Binary)).to_series()
+        digests += [hashlib.sha256(data).hexdigest() for data in braced.to_list()]
+    return pl.Series("example_id", digests, dtype=pl.String)
 
 
 # ---- example sets ------------------------------------------------------------------------------
@@ -100,16 +108,23 @@ def example_sets(*, keep_style: bool) -> list[ExampleSet]:
 
 @dataclass(frozen=True)
 class BuiltSet:
-    """A set's examples (one row per distinct example, sorted by id, with its JSONL `line`) and
-    its sources (one row per gated row that yields an example)."""
+    """A set's examples (one row per distinct example, sorted by split then id, with its JSONL
+    `line`) and its sources (one row per gated row that yields an example)."""
 
     spec: ExampleSet
     examples: pl.DataFrame
     sources: pl.DataFrame
     skipped_identical: int  # preference rows whose correction equals the response: no preference
 
-    def file_examples(self, split: str) -> pl.DataFrame:
-        return self.examples.filter(pl.col("split") == split)
+    def file_lines(self, split: str) -> pl.Series:
+        # A file's lines are one run of the sorted frame: a slice, where a filter would copy them.
+        splits = self.examples["split"]
+        start, end = (int(splits.search_sorted(split, side=side)) for side in ("left", "right"))
+        return self.examples["line"].slice(start, end - start)
+
+    def without_lines(self) -> BuiltSet:
+        """The set once its files are written: the lines are most of its memory and no longer needed."""
+        return replace(self, examples=self.examples.drop("line"))
 
 
 def _encode(rows: pl.DataFrame) -> pl.DataFrame:
@@ -149,14 +164,16 @@ def _members(spec: ExampleSet) -> pl.Expr:
     )
 
 
-def _build_set(encoded: pl.DataFrame, spec: ExampleSet) -> BuiltSet:
+def build_set(encoded: pl.DataFrame, spec: ExampleSet) -> BuiltSet:
+    """One set from `encode_rows`' output; sets are built one at a time so only one set's lines are
+    in memory at once."""
     selected = encoded.filter(pl.col("example_kind").is_in(spec.kinds))
     skipped = 0
     if spec.preference:
         skipped = int(selected["no_preference"].sum())
         selected = selected.filter(~pl.col("no_preference"))
     per_row = selected.select("feedback_id", "split", _members(spec).alias("members"))
-    ids = sha256_hex(per_row.select(pl.lit("{") + pl.col("members") + pl.lit("}")).to_series())
+    ids = example_ids(per_row["members"])
     per_row = per_row.with_columns(
         ids.alias("example_id"), pl.format("{}/{}.jsonl", pl.lit(spec.name), pl.col("split")).alias("example_file")
     )
@@ -170,7 +187,7 @@ def _build_set(encoded: pl.DataFrame, spec: ExampleSet) -> BuiltSet:
     # Identical examples from several rows are one example with several sources (lineage rows).
     examples = (
         per_row.unique(subset="example_id", keep="first")
-        .sort("example_id")
+        .sort("split", "example_id")
         .select(
             "example_id",
             "split",
@@ -184,9 +201,9 @@ def _build_set(encoded: pl.DataFrame, spec: ExampleSet) -> BuiltSet:
     return BuiltSet(spec=spec, examples=examples, sources=sources, skipped_identical=skipped)
 
 
-def build_sets(rows: pl.DataFrame, *, keep_style: bool) -> list[BuiltSet]:
-    """Every published set from the gated rows (GatedFeedback); a row no set takes is an error,
-    never a silent loss."""
+def encode_rows(rows: pl.DataFrame, *, keep_style: bool) -> pl.DataFrame:
+    """The gated rows (GatedFeedback) as the JSON parts every set is built from; a row no set takes
+    is an error, never a silent loss."""
     sets = example_sets(keep_style=keep_style)
     published_kinds = sorted({kind for spec in sets for kind in spec.kinds})
     stray = rows.filter(~pl.col("example_kind").is_in(published_kinds))
@@ -195,25 +212,41 @@ def build_sets(rows: pl.DataFrame, *, keep_style: bool) -> list[BuiltSet]:
             f"{stray.height} gated row(s) of example_kind {sorted(set(stray['example_kind']))} belong to no published "
             "set (style rows need params classify.keep_style: true)"
         )
-    encoded = _encode(rows)
-    return [_build_set(encoded, spec) for spec in sets]
+    return _encode(rows)
 
 
-def decode_lines(built: BuiltSet) -> pl.DataFrame:
-    """The written lines parsed back into columns, so the published rows are validated as written."""
-    dtype = PREFERENCE_LINE if built.spec.preference else SFT_LINE
+def build_sets(rows: pl.DataFrame, *, keep_style: bool) -> list[BuiltSet]:
+    """Every published set from the gated rows, all in memory (the publish stage builds them one by one)."""
+    encoded = encode_rows(rows, keep_style=keep_style)
+    return [build_set(encoded, spec) for spec in example_sets(keep_style=keep_style)]
+
+
+def decode_lines(lines: pl.Series, spec: ExampleSet) -> pl.DataFrame:
+    """Lines parsed back into columns, so the published rows are validated as written."""
+    dtype = PREFERENCE_LINE if spec.preference else SFT_LINE
     try:
-        return built.examples.select(pl.col("line").str.json_decode(dtype).struct.unnest())
+        return lines.to_frame("line").select(pl.col("line").str.json_decode(dtype).struct.unnest())
     except pl.exceptions.PolarsError as exc:
-        raise StageOutputError(f"{built.spec.name}: a line written for training does not parse back: {exc}") from None
+        raise StageOutputError(f"{spec.name}: a line written for training does not parse back: {exc}") from None
 
 
-def write_jsonl(lines: pl.Series, path: Path) -> None:
-    """One line per example, '\\n'-terminated, UTF-8; written in chunks to bound memory."""
+def write_jsonl(lines: pl.Series, path: Path, relative: str, *, check: Callable[[pl.Series], None]) -> FileDigest:
+    """One line per example, '\\n'-terminated, UTF-8, written in chunks to bound memory; `check`
+    sees each chunk before it is written. The digest is taken from the bytes as they are written,
+    so the file is not read back to hash it."""
+    digest, size = hashlib.sha256(), 0
     with path.open("wb") as handle:
-        for start in range(0, lines.len(), _WRITE_CHUNK):
+        for start in range(0, lines.len(), _CHUNK):
+            chunk = lines.slice(start, _CHUNK)
+            check(chunk)
             # Joined and handed over as bytes: a Python str of the chunk would cost a decode and an encode.
-            handle.write(lines.slice(start, _WRITE_CHUNK).str.join("\n").cast(pl.Binary).item() + b"\n")
+            data = chunk.str.join("\n").cast(pl.Binary).item()
+            # The newline apart: appending it to the chunk's bytes would copy them.
+            for part in (data, b"\n"):
+                handle.write(part)
+                digest.update(part)
+                size += len(part)
+    return FileDigest(path=relative, bytes=size, sha256=digest.hexdigest())
 
 
 # ---- lineage -----------------------------------------------------------------------------------
@@ -253,6 +286,38 @@ def _record_columns() -> list[pl.Expr]:
     ]
 
 
+# The classified columns `_record_columns` reads: all an absorbed record is read back with.
+RECORD_SOURCE_COLUMNS = [
+    "feedback_id",
+    "batch_id",
+    "line_no",
+    "line_sha256",
+    "annotator_id",
+    "annotator_role",
+    "source",
+    "domain",
+    "model_version",
+    "effective_guideline_version",
+    "collected_at_utc",
+    "intent",
+    "defect_subtype",
+    "intent_source",
+    "intent_confidence",
+    "example_kind",
+    "pii_counts",
+    "pii_residual",
+]
+
+
+class AbsorbedRecord(ClassifiedFeedback):
+    """ClassifiedFeedback's rules on the columns an absorbed record is read back with: its texts
+    (most of its bytes) are never published, so they are not read."""
+
+    @classmethod
+    def to_schema(cls) -> pa.DataFrameSchema:
+        return ClassifiedFeedback.to_schema().select_columns(RECORD_SOURCE_COLUMNS)
+
+
 def absorbed_ids(rows: pl.DataFrame) -> list[str]:
     return sorted(set(rows.select(pl.col("dedup_absorbed").explode().drop_nulls()).to_series().to_list()))
 
@@ -269,10 +334,11 @@ def read_absorbed_records(paths: RepoPaths, batches: Iterable[str], wanted: list
         raise StageInputError(f"classify outputs missing: {', '.join(missing[:5])}; run `dvc repro`")
     if not wanted:
         return pl.DataFrame(
-            schema={name: column.dtype.type for name, column in ClassifiedFeedback.to_schema().columns.items()}
+            schema={name: column.dtype.type for name, column in AbsorbedRecord.to_schema().columns.items()}
         )
     found = (
         pl.scan_parquet(files)
+        .select(RECORD_SOURCE_COLUMNS)
         .filter(pl.col("feedback_id").is_in(wanted))
         .unique(subset="feedback_id", keep="first", maintain_order=True)
         .collect()
@@ -290,13 +356,9 @@ def build_lineage(built: list[BuiltSet], rows: pl.DataFrame, absorbed: pl.DataFr
     """One row per (example, contributing raw record): the representative row that yielded the
     example and every record dedup absorbed into it."""
     sources = pl.concat([b.sources for b in built])
-    example_level = rows.select("feedback_id", "dedup_cluster_id", "balance_decision", "split", "dedup_absorbed")
-    records = rows.select(_record_columns())
-    representatives = (
-        sources.join(example_level, on="feedback_id")
-        .join(records, on="feedback_id")
-        .with_columns(pl.lit("representative").alias("dedup_role"))
-    )
+    # The record's columns and the example-level ones in one join (a gated feedback_id is unique).
+    gated = rows.select(*_record_columns(), "dedup_cluster_id", "balance_decision", "split", "dedup_absorbed")
+    representatives = sources.join(gated, on="feedback_id").with_columns(pl.lit("representative").alias("dedup_role"))
     absorbed_rows = (
         representatives.select(
             "example_id", "example_file", "dedup_cluster_id", "balance_decision", "split", "dedup_absorbed"

@@ -19,24 +19,29 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from corpus.datacard import BatchEntry, DatasetInfo, SnapshotFacts, render_croissant, render_datacard
-from corpus.errors import CorpusError, GovernanceFileError, StageInputError
+from corpus.errors import CorpusError, GovernanceFileError, StageInputError, StageOutputError
 from corpus.gates.drift import snapshot_stats
 from corpus.governance import BatchManifest, load_document
 from corpus.merkle import merkle_root
 from corpus.snapshot import (
+    AbsorbedRecord,
     BuiltSet,
+    FileDigest,
     absorbed_ids,
     build_lineage,
     build_manifest,
-    build_sets,
+    build_set,
     decode_lines,
     digest_file,
+    encode_rows,
+    example_sets,
     published_fate,
     read_absorbed_records,
     stage_code_hashes,
@@ -56,7 +61,6 @@ from corpus.stage import (
     write_json,
     write_parquet,
 )
-from schemas.classified import ClassifiedFeedback
 from schemas.gated import FinalFate, GatedFeedback
 from schemas.published import LineageRow, PreferenceExample, PublishedFate, SftExample
 from schemas.split import SPLITS
@@ -65,6 +69,8 @@ STAGE = "publish"
 # Written last, from the files before them: the card and Croissant describe the data files, the
 # manifest covers everything.
 CARD, CROISSANT, MANIFEST = "DATACARD.md", "croissant.json", "manifest.json"
+# Gated columns only the example encoding and the statistics read.
+TEXT_COLUMNS = ["prompt", "response", "target", "correction", "comment"]
 
 
 def main() -> None:
@@ -85,79 +91,105 @@ def main() -> None:
     )
     gate_report = read_gate_report(gates / "report.json")
 
-    built = validated_sets(rows, keep_style=keep_style)
+    # The drift gate's own statistics, so the next snapshot compares like with like.
+    stats = snapshot_stats(rows, snapshot=info.version)
+    encoded = encode_rows(rows, keep_style=keep_style)
+    # Nothing after the statistics and the encoding reads the texts, most of the rows' memory.
+    rows = rows.drop(TEXT_COLUMNS)
     absorbed = validate(
         read_absorbed_records(paths, batches, absorbed_ids(rows)),
-        ClassifiedFeedback,
+        AbsorbedRecord,
         where="absorbed records in data/interim/classify",
         error=StageInputError,
     )
-    lineage = check_output(build_lineage(built, rows, absorbed), LineageRow, where="lineage")
-    # The drift gate's own statistics, so the next snapshot compares like with like.
-    stats = snapshot_stats(rows, snapshot=info.version)
-
-    example_files = {f"{b.spec.name}/{split}.jsonl": b.file_examples(split) for b in built for split in SPLITS}
-    example_counts = {name: frame.height for name, frame in example_files.items()}
-    # One leaf per distinct id: sft and style share a shape, so one example could be in both.
-    distinct_ids = pl.concat([frame["example_id"] for frame in example_files.values()]).unique().sort().to_list()
-    root = merkle_root(distinct_ids)
+    sets = example_sets(keep_style=keep_style)
     batch_entries = [batch_entry(paths.manifest(b), b) for b in batches]
     code_hashes = stage_code_hashes(paths)
 
-    names = [*example_files, "lineage.parquet", "fate.parquet", "stats.json", CARD, CROISSANT, MANIFEST]
+    jsonl_names = [f"{spec.name}/{split}.jsonl" for spec in sets for split in SPLITS]
+    names = [*jsonl_names, "lineage.parquet", "fate.parquet", "stats.json", CARD, CROISSANT, MANIFEST]
     targets = {name: paths.published / name for name in names}
     metrics_path = paths.stage_dir(STAGE) / "metrics.json"
-    with atomic_outputs(*targets.values(), metrics_path) as tmp:
-        for name, frame in example_files.items():
-            write_jsonl(frame["line"], tmp(targets[name]))
-        write_parquet(lineage, tmp(targets["lineage.parquet"]))
-        write_parquet(fate, tmp(targets["fate.parquet"]))
-        write_json(stats, tmp(targets["stats.json"]))
-        data_files = [
-            digest_file(tmp(targets[name]), name) for name in sorted(targets) if name not in (CARD, CROISSANT, MANIFEST)
-        ]
+    # The files are written as the sets are built, so a failure can come after some are written:
+    # atomic_outputs removes them, and the directories made for them go too (no snapshot at all).
+    try:
+        with atomic_outputs(*targets.values(), metrics_path) as tmp:
+            # One set at a time, written as soon as it is built: only one set's lines are ever in memory.
+            built: list[BuiltSet] = []
+            digests: dict[str, FileDigest] = {}
+            for spec in sets:
+                built_set = build_set(encoded, spec)
+                digests.update(write_set(built_set, lambda name: tmp(targets[name])))
+                built.append(built_set.without_lines())
+                del built_set  # else its lines live on while the next set is built
+            del encoded
+            example_counts = {
+                f"{b.spec.name}/{split}.jsonl": b.examples.filter(pl.col("split") == split).height
+                for b in built
+                for split in SPLITS
+            }
+            # One leaf per distinct id: sft and style share a shape, so one example could be in both.
+            distinct_ids = pl.concat([b.examples["example_id"] for b in built]).unique().sort().to_list()
+            root = merkle_root(distinct_ids)
 
-        facts = SnapshotFacts(
-            info=info,
-            sets=[b.spec.name for b in built],
-            data_files=data_files,
-            example_counts=example_counts,
-            merkle_root=root,
-            distinct_examples=len(distinct_ids),
-            batches=batch_entries,
-            lineage=lineage,
-            fate=fate,
-            stats=stats,
-            gate_report=gate_report,
-            code_hashes=code_hashes,
-            params=all_params,
-        )
-        tmp(targets[CARD]).write_text(render_datacard(facts), encoding="utf-8")
-        write_json(
-            render_croissant(facts, lineage_schema=lineage.schema, fate_schema=fate.schema), tmp(targets[CROISSANT])
-        )
-        manifest = build_manifest(
-            files=[*data_files, digest_file(tmp(targets[CARD]), CARD), digest_file(tmp(targets[CROISSANT]), CROISSANT)],
-            example_counts=example_counts,
-            root=root,
-            tree_size=len(distinct_ids),
-            snapshot_version=info.version,
-        )
-        write_json(manifest, tmp(targets[MANIFEST]))
-        metrics = stage_metrics(
-            stage=STAGE,
-            scope="all",
-            rows_in=rows.height,
-            before=rows,
-            after=rows,
-            fate=empty_fate(),
-            examples=manifest["examples"],
-            rows_merged_into_identical_examples={b.spec.name: b.sources.height - b.examples.height for b in built},
-            preference_skipped_identical=sum(b.skipped_identical for b in built),
-            lineage_rows=lineage.height,
-            merkle_root=root,
-        )
-        write_json(metrics, tmp(metrics_path))
+            lineage = check_output(build_lineage(built, rows, absorbed), LineageRow, where="lineage")
+            del absorbed
+
+            write_parquet(lineage, tmp(targets["lineage.parquet"]))
+            write_parquet(fate, tmp(targets["fate.parquet"]))
+            write_json(stats, tmp(targets["stats.json"]))
+            for name in ("lineage.parquet", "fate.parquet", "stats.json"):
+                digests[name] = digest_file(tmp(targets[name]), name)
+            data_files = [digests[name] for name in sorted(digests)]
+
+            facts = SnapshotFacts(
+                info=info,
+                sets=[b.spec.name for b in built],
+                data_files=data_files,
+                example_counts=example_counts,
+                merkle_root=root,
+                distinct_examples=len(distinct_ids),
+                batches=batch_entries,
+                lineage=lineage,
+                fate=fate,
+                stats=stats,
+                gate_report=gate_report,
+                code_hashes=code_hashes,
+                params=all_params,
+            )
+            tmp(targets[CARD]).write_text(render_datacard(facts), encoding="utf-8")
+            write_json(
+                render_croissant(facts, lineage_schema=lineage.schema, fate_schema=fate.schema), tmp(targets[CROISSANT])
+            )
+            manifest = build_manifest(
+                files=[
+                    *data_files,
+                    digest_file(tmp(targets[CARD]), CARD),
+                    digest_file(tmp(targets[CROISSANT]), CROISSANT),
+                ],
+                example_counts=example_counts,
+                root=root,
+                tree_size=len(distinct_ids),
+                snapshot_version=info.version,
+            )
+            write_json(manifest, tmp(targets[MANIFEST]))
+            metrics = stage_metrics(
+                stage=STAGE,
+                scope="all",
+                rows_in=rows.height,
+                before=rows,
+                after=rows,
+                fate=empty_fate(),
+                examples=manifest["examples"],
+                rows_merged_into_identical_examples={b.spec.name: b.sources.height - b.examples.height for b in built},
+                preference_skipped_identical=sum(b.skipped_identical for b in built),
+                lineage_rows=lineage.height,
+                merkle_root=root,
+            )
+            write_json(metrics, tmp(metrics_path))
+    except BaseException:
+        shutil.rmtree(paths.published, ignore_errors=True)
+        raise
     counts = ", ".join(f"{name} {n}" for name, n in example_counts.items())
     print(f"publish: {rows.height} gated rows -> {counts}; merkle root {root[:16]}...")
 
@@ -187,13 +219,26 @@ def read_gate_report(path: Path) -> dict[str, Any]:
     return report
 
 
-def validated_sets(rows: pl.DataFrame, *, keep_style: bool) -> list[BuiltSet]:
-    built = build_sets(rows, keep_style=keep_style)
-    for b in built:
-        # The lines as written, parsed back: what training code will read is what is checked.
-        model = PreferenceExample if b.spec.preference else SftExample
-        check_output(decode_lines(b), model, where=f"published {b.spec.name} examples")
-    return built
+def write_set(built: BuiltSet, path_of: Callable[[str], Path]) -> dict[str, FileDigest]:
+    """A set's JSONL files, each line parsed back before it is written: what training code will
+    read is what is checked."""
+    model = PreferenceExample if built.spec.preference else SftExample
+    where = f"published {built.spec.name} examples"
+    ids: list[pl.Series] = []
+
+    def check(chunk: pl.Series) -> None:
+        ids.append(check_output(decode_lines(chunk, built.spec), model, where=where)["example_id"])
+
+    digests = {}
+    for split in SPLITS:
+        name = f"{built.spec.name}/{split}.jsonl"
+        digests[name] = write_jsonl(built.file_lines(split), path_of(name), name, check=check)
+    # The model checks a chunk at a time; an id must also be unique across the whole set.
+    written = pl.concat(ids) if ids else pl.Series(dtype=pl.String)
+    repeated = written.filter(written.is_duplicated())
+    if repeated.len():
+        raise StageOutputError(f"{where}: example_id {repeated[0]} is written more than once")
+    return digests
 
 
 def batch_entry(manifest_path: Path, batch_id: str) -> BatchEntry:

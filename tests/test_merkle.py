@@ -83,6 +83,13 @@ def test_root_matches_the_reference_over_sorted_ascii_ids(n: int) -> None:
     assert merkle_root(list(reversed(ids))) == expected
 
 
+@pytest.mark.parametrize("n", range(0, 34))
+def test_root_alone_equals_the_full_trees_root(n: int) -> None:
+    # merkle_root keeps two levels at a time, MerkleTree all of them: the same tree either way.
+    ids = example_ids(n)
+    assert merkle_root(ids) == MerkleTree(ids).root
+
+
 def test_empty_tree_root_is_sha256_of_nothing() -> None:
     assert merkle_root([]) == hashlib.sha256(b"").hexdigest()
 
