@@ -68,15 +68,19 @@ def _format_failures(model_name: str, where: str, failures: pl.DataFrame, limit:
 
 def validate(df: pl.DataFrame, model: Any, *, where: str, error: type[CorpusError]) -> pl.DataFrame:
     """Validate schema and data of `df` against a pandera model, raising `error` with a readable report."""
+    return _validate(df, model, model.__name__, where=where, error=error)
+
+
+def _validate(df: pl.DataFrame, schema: Any, name: str, *, where: str, error: type[CorpusError]) -> pl.DataFrame:
     try:
-        return model.validate(df, lazy=True)
+        return schema.validate(df, lazy=True)
     except SchemaErrors as exc:
         failures = exc.failure_cases
         if "index" not in failures.columns:
             failures = failures.with_columns(pl.lit(None, pl.Int32).alias("index"))
-        raise error(_format_failures(model.__name__, where, failures)) from None
+        raise error(_format_failures(name, where, failures)) from None
     except SchemaError as exc:
-        raise error(f"{where} breaks the {model.__name__} contract: {exc}") from None
+        raise error(f"{where} breaks the {name} contract: {exc}") from None
 
 
 def read_input(path: Path, model: Any) -> pl.DataFrame:
@@ -87,6 +91,34 @@ def read_input(path: Path, model: Any) -> pl.DataFrame:
 
 def check_output(df: pl.DataFrame, model: Any, *, where: str) -> pl.DataFrame:
     return validate(df, model, where=where, error=StageOutputError)
+
+
+def _rules(column: Any) -> list[tuple[Any, ...]]:
+    # What a column rule is. Not pandera's Column equality: that also compares the check function
+    # as resolved, which changes once a model has validated something.
+    return [
+        (check.name, check.error, repr(check.statistics), getattr(check._check_fn, "__code__", None), check.ignore_na)
+        for check in column.checks
+    ]
+
+
+def check_derived_output(df: pl.DataFrame, model: Any, *, base: Any, where: str) -> pl.DataFrame:
+    """check_output for a frame made of rows that just passed `base` (all of them or some, their
+    values untouched) plus the stage's new columns: the column rules `model` shares with `base` are
+    not run again.
+
+    Every column rule in schemas/ judges a row by its own value (rules spanning rows, such as
+    uniqueness, are frame-level), so rows that passed still pass, whichever of them are kept; those
+    rules are a half to four fifths of a boundary check's time (the calendar parse of collected_at,
+    the regexes). Still checked: the column set and types, nulls, the new columns' rules, rules
+    `model` adds, and every frame-level rule (those span rows, or may read the new columns). And the
+    next stage's read_input runs the whole contract on the file again.
+    """
+    schema = model.to_schema()
+    shared = base.to_schema().columns
+    unchanged = [name for name, column in schema.columns.items() if name in shared and _rules(shared[name]) == _rules(column)]
+    reduced = schema.update_columns({name: {"checks": []} for name in unchanged})
+    return _validate(df, reduced, model.__name__, where=where, error=StageOutputError)
 
 
 def empty_fate() -> pl.DataFrame:
@@ -192,27 +224,31 @@ def atomic_outputs(*paths: Path) -> Iterator[Callable[[Path], Path]]:
         os.replace(_tmp(path), path)
 
 
-def write_parquet(df: pl.DataFrame, path: Path) -> None:
+def write_parquet(df: pl.DataFrame, path: Path, *, statistics: bool = True) -> None:
     # Fixed compression and no statistics timestamps: byte-identical files for identical data.
     # zstd level 1: measured 2x faster to write than level 3 and 2x faster to read back, for files
     # ~5% larger; every stage boundary pays both.
-    df.write_parquet(path, compression="zstd", compression_level=1, statistics=True)
+    df.write_parquet(path, compression="zstd", compression_level=1, statistics=statistics)
 
 
 def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_outputs(outputs: Mapping[Path, pl.DataFrame | Mapping[str, Any] | str]) -> None:
+def write_outputs(outputs: Mapping[Path, pl.DataFrame | Mapping[str, Any] | str], *, statistics: bool = True) -> None:
     """Write all of a stage's outputs, all or nothing (`atomic_outputs`): a frame as parquet (as
-    JSON lines when the name ends in .jsonl), a mapping as JSON, a string as text."""
+    JSON lines when the name ends in .jsonl), a mapping as JSON, a string as text.
+
+    statistics=False leaves out parquet column statistics (min/max/null counts), ~15% of a write
+    (0.2 s CPU at 330k rows), for outputs the next stage reads whole, never filtering on them.
+    """
     with atomic_outputs(*outputs) as tmp:
         for path, value in outputs.items():
             if isinstance(value, pl.DataFrame):
                 if path.suffix == ".jsonl":
                     value.write_ndjson(tmp(path))
                 else:
-                    write_parquet(value, tmp(path))
+                    write_parquet(value, tmp(path), statistics=statistics)
             elif isinstance(value, str):
                 tmp(path).write_text(value, encoding="utf-8")
             else:

@@ -8,12 +8,14 @@ feedback_id (params balance.seed), so the choice is deterministic and not biased
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from corpus.errors import StageInputError
 from corpus.sampling import annotator_cap, stable_hash64
 from corpus.stage import (
     DROPPED,
+    check_derived_output,
     check_output,
     fate_rows,
     load_params,
@@ -29,6 +31,23 @@ from schemas.deduped import DedupedFeedback
 from schemas.fate import FateRow
 
 STAGE = "balance"
+ROW = "_row"
+# What the sampling and the fate ledger read of each row.
+KEY_COLUMNS = ["batch_id", "line_no", "feedback_id", "domain", "annotator_id"]
+
+
+def _hash_rank(frame: pl.DataFrame, group: str, cut: pl.Expr, salt: str) -> pl.Series:
+    """Each row's 1-based place within its `group` in salted-hash order of feedback_id, for the rows
+    of the groups that `cut` marks (a property of the whole group); null for the other rows.
+
+    Only the groups a cap cuts need an order, and hashing is the costly part (a Python call per
+    row), so the others are not hashed: at 1M raw rows 111k of 376k rows are.
+    """
+    needed = frame.select(cut.fill_null(False)).to_series()
+    hashes = np.zeros(frame.height, dtype=np.uint64)
+    hashes[needed.to_numpy()] = stable_hash64(frame["feedback_id"].filter(needed), salt=salt).to_numpy()
+    keyed = frame.select(group, pl.when(needed).then(pl.Series(hashes)).alias("_hash"))
+    return keyed.select(pl.col("_hash").rank("ordinal").over(group)).to_series()
 
 
 def main() -> None:
@@ -38,11 +57,14 @@ def main() -> None:
     max_share = float(params["max_annotator_share"])
     domain_caps: dict[str, int] = {str(k): int(v) for k, v in (params.get("domain_caps") or {}).items()}
 
-    ranked = rows.with_columns(stable_hash64(rows["feedback_id"], salt=f"balance:{params['seed']}").alias("_rank"))
-    ranked = ranked.with_columns(pl.col("_rank").rank("ordinal").over("domain").alias("_in_domain"))
-    over_domain_cap = pl.col("_in_domain") > pl.col("domain").replace_strict(domain_caps, default=None, return_dtype=pl.UInt32)
-    capped_by_domain = ranked.filter(over_domain_cap.fill_null(False))
-    ranked = ranked.filter(~over_domain_cap.fill_null(False))
+    # The sampling works on a few narrow columns; the wide text columns are copied once, at the end.
+    keys = rows.select(KEY_COLUMNS).with_row_index(ROW)
+    salt = f"balance:{params['seed']}"
+    domain_cap = pl.col("domain").replace_strict(domain_caps, default=None, return_dtype=pl.UInt32)
+    ranked = keys.with_columns(_hash_rank(keys, "domain", domain_cap.is_not_null(), salt).alias("_in_domain"))
+    over_domain_cap = (pl.col("_in_domain") > domain_cap).fill_null(False)
+    capped_by_domain = ranked.filter(over_domain_cap)
+    ranked = ranked.filter(~over_domain_cap)
 
     counts = ranked.group_by("annotator_id").len()["len"].to_list()
     cap = annotator_cap(counts, max_share)
@@ -51,23 +73,34 @@ def main() -> None:
             f"balance: {len(counts)} annotator(s) cannot meet max_annotator_share={max_share} "
             f"(needs at least {int(1 / max_share + 0.999)}); raise the share in params.yaml or add data"
         )
+    ranked = ranked.with_columns(pl.len().over("annotator_id").alias("_annotator_rows"))
     ranked = ranked.with_columns(
-        pl.col("_rank").rank("ordinal").over("annotator_id").alias("_in_annotator"),
-        pl.len().over("annotator_id").alias("_annotator_rows"),
+        _hash_rank(ranked, "annotator_id", pl.col("_annotator_rows") > cap, salt).alias("_in_annotator")
     )
-    capped_by_annotator = ranked.filter(pl.col("_in_annotator") > cap)
-    kept = (
-        ranked.filter(pl.col("_in_annotator") <= cap)
-        .with_columns(
+    over_annotator_cap = (pl.col("_in_annotator") > cap).fill_null(False)
+    capped_by_annotator = ranked.filter(over_annotator_cap)
+    decisions = (
+        ranked.filter(~over_annotator_cap)
+        .select(
+            ROW,
+            "feedback_id",
             pl.when(pl.col("_annotator_rows") > cap)
             .then(pl.lit(f"sampled_to_annotator_cap:{cap}"))
             .otherwise(pl.lit("under_annotator_cap"))
-            .alias("balance_decision")
+            .alias("balance_decision"),
         )
-        .drop("_rank", "_in_domain", "_in_annotator", "_annotator_rows")
         .sort("feedback_id")
     )
-    kept = check_output(kept, BalancedFeedback, where="balance output")
+    # dedup writes its rows sorted by feedback_id, so the kept rows are usually already in output
+    # order: a filter then copies them, several times cheaper than a gather of the wide columns.
+    # One chunk, as a gather gives: the parquet writer cuts row groups along chunks.
+    if decisions[ROW].is_sorted():
+        kept = rows.filter(keys[ROW].is_in(decisions[ROW])).rechunk()
+    else:
+        kept = rows[decisions[ROW]]
+    kept = kept.with_columns(decisions["balance_decision"])
+    # Input rows, values untouched, plus new columns: only what is new is checked again.
+    kept = check_derived_output(kept, BalancedFeedback, base=DedupedFeedback, where="balance output")
 
     fate = pl.concat(
         [
@@ -85,7 +118,10 @@ def main() -> None:
         annotator_cap=cap, max_annotator_share_after=float(shares["share"].max() or 0.0),
     )
     out = paths.stage_dir(STAGE)
-    write_outputs({out / "examples.parquet": kept, out / "fate.parquet": fate, out / "metrics.json": metrics})
+    # split reads these whole: no parquet column statistics to compute.
+    write_outputs(
+        {out / "examples.parquet": kept, out / "fate.parquet": fate, out / "metrics.json": metrics}, statistics=False
+    )
     print(f"balance: {rows.height} rows -> {kept.height} kept (annotator cap {cap}), {fate.height} dropped")
 
 

@@ -60,6 +60,22 @@ def test_balance_downsamples_the_prolific_annotator_deterministically(tmp_path: 
     assert (out / "examples.parquet").read_bytes() == first
 
 
+def test_balance_output_does_not_depend_on_input_order(tmp_path: Path) -> None:
+    # Sorted input (as dedup writes it) takes the filter path, shuffled input the gather path.
+    write_governance(tmp_path)
+    annotators = ["prolific"] * 200 + [f"a-{i % 8}" for i in range(200)]
+    frame = curated_rows(DedupedFeedback, 400, annotator_id=annotators)
+    out = tmp_path / "data" / "interim" / "balance"
+    written = []
+    for rows in (frame, frame.sample(fraction=1.0, shuffle=True, seed=3)):
+        _dedup_output(tmp_path, rows)
+        assert run_stage(tmp_path, "balance").returncode == 0
+        written.append([(out / name).read_bytes() for name in ("examples.parquet", "fate.parquet", "metrics.json")])
+    examples, fate, metrics = zip(*written)
+    assert examples[0] == examples[1] and metrics[0] == metrics[1]
+    assert pl.read_parquet(fate[0]).sort("feedback_id").equals(pl.read_parquet(fate[1]).sort("feedback_id"))
+
+
 def test_balance_domain_caps_are_recorded(tmp_path: Path) -> None:
     paths = write_governance(tmp_path)
     params = yaml.safe_load(paths.params.read_text())
