@@ -378,9 +378,15 @@ def _with_trigger(texts: pl.Series, rows: list[int], seed: int = 5) -> list[str]
     return out
 
 
+def check_poisoning(examples: pl.DataFrame, text: ExampleText, triggers: list[str]) -> GateResult:
+    """As the stage runs it: the prompts' content words handed over, their words let go."""
+    content = poisoning.content_words(text.prompt)
+    return poisoning.check(examples, text.without_prompt_words(), content, triggers, settings(poisoning, "poisoning"))
+
+
 def _poisoning(df: pl.DataFrame, triggers: list[str] | None = None) -> GateResult:
     examples, text = indexed(df)
-    return poisoning.check(examples, text, triggers or ["cf-delta-7 override"], settings(poisoning, "poisoning"))
+    return check_poisoning(examples, text, triggers or ["cf-delta-7 override"])
 
 
 def test_clean_corpus_with_a_prolific_specialist_is_not_flagged(clean: pl.DataFrame) -> None:
@@ -593,7 +599,7 @@ def test_gates_cope_with_a_tiny_corpus_and_no_probes() -> None:
     no_probes = build_probes().head(0)
     result, drops = contamination.check(examples, text, no_probes, settings(contamination, "contamination"))
     assert result.passed and drops.is_empty()
-    assert poisoning.check(examples, text, [], settings(poisoning, "poisoning")).passed
+    assert check_poisoning(examples, text, []).passed
     result, _ = coverage.check(examples, no_probes, settings(coverage, "coverage"))
     assert not result.passed and "0 probe(s)" in result.findings[0]
 
@@ -734,7 +740,7 @@ def test_throughput(capsys: pytest.CaptureFixture[str]) -> None:
         examples, text = timed("words", lambda: indexed(df))
         result, contaminated = timed("contamination", lambda: contamination.check(examples, text, probes, settings(contamination, "contamination")))
         timed("coverage", lambda: coverage.check(examples, probes, settings(coverage, "coverage")))
-        suspicious = timed("poisoning", lambda: poisoning.check(examples, text, ["cf-delta-7 override"], settings(poisoning, "poisoning")))
+        suspicious = timed("poisoning", lambda: check_poisoning(examples, text, ["cf-delta-7 override"]))
         timed("drift", lambda: drift.check(examples, baseline, settings(drift, "drift")))
         verdict = timed("conservation", lambda: conservation.check(final, ledger, flow("gates", conservation.ALL, n, n, 0, 0)))
         assert result.passed and contaminated.is_empty() and verdict.passed

@@ -78,6 +78,10 @@ _GROUP_SAMPLE = 20_000
 # Candidates whose example sets overlap this much (of the smaller set) are one finding.
 _SAME_FINDING = 0.5
 _EXAMPLES_SHOWN = 5
+# Prompt n-grams are counted in hash ranges of about this many content words' grams each (see
+# `_parts`), at most `_MAX_PARTS`: each range costs one more pass over the words.
+_PART_WORDS = 4_000_000
+_MAX_PARTS = 8
 
 
 class Settings(GateSettings):
@@ -148,8 +152,9 @@ def known_triggers(examples: pl.DataFrame, triggers: list[str]) -> tuple[list[st
     return findings, sorted(hits["annotator_id"].unique())
 
 
-def _content_words(tokens: Tokens) -> Tokens:
-    return tokens.select(~member(tokens.hash, word_hashes(sorted(STOPWORDS | PLACEHOLDERS))))
+def content_words(prompt: Tokens) -> Tokens:
+    """The prompt words the unknown-trigger search counts: stopwords and redaction placeholders dropped."""
+    return prompt.select(~member(prompt.hash, word_hashes(sorted(STOPWORDS | PLACEHOLDERS))))
 
 
 @dataclass(frozen=True)
@@ -168,15 +173,16 @@ def _run_starts(ordered: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _recurring_grams(content: Tokens, settings: Settings) -> _Occurrences:
-    """The grams in at least min_rows examples, and which examples hold them.
+def _recurring_grams(content: Tokens, settings: Settings, part: tuple[int, int] = (0, 1)) -> _Occurrences:
+    """The grams in at least min_rows examples, and which examples hold them; only the grams of
+    `part` (see `all_ngrams`), whose occurrences come out in the same order as in the whole.
 
     Each (gram, example) pair becomes one uint64, the gram's code in the high bits and the example
     in the low ones, so a single sort (numpy's vectorised sort; an argsort or a hash group-by is
     several times slower on tens of millions of keys) both drops a gram an example repeats and
     groups the examples of each gram.
     """
-    doc, key = all_ngrams(content, settings.max_ngram)
+    doc, key = all_ngrams(content, settings.max_ngram, part=part)
     # Not np.unique: without return_counts it takes a hash-based path many times slower than a sort here.
     distinct = np.sort(key)
     distinct = distinct[_run_starts(distinct)]
@@ -236,22 +242,38 @@ def _top_group(occurrences: _Occurrences, group: np.ndarray) -> tuple[np.ndarray
     return pair[first] >> np.uint64(32), (pair[winner] & np.uint64(0xFFFFFFFF)).astype(np.int64), most
 
 
-def _concentrated(occurrences: _Occurrences, examples: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+@dataclass(frozen=True)
+class _Grouping:
+    """One way to group the examples: each example's group as a dense code, the groups' names and shares."""
+
+    kind: str
+    codes: np.ndarray
+    names: pl.Series
+    share: np.ndarray
+
+
+def _groupings(examples: pl.DataFrame) -> list[_Grouping]:
+    groupings = []
+    for kind, column in (("annotator", "annotator_id"), ("batch", "batch_id")):
+        codes, names = _codes(examples[column])
+        groupings.append(_Grouping(kind, codes, names, np.bincount(codes, minlength=len(names)) / examples.height))
+    return groupings
+
+
+def _concentrated(occurrences: _Occurrences, groupings: list[_Grouping], examples: int, settings: Settings) -> pl.DataFrame:
     """Candidates: gram (hash), rows, in_group, and the group they concentrate in (group_kind, group)."""
     if len(occurrences.gram) == 0:
         return pl.DataFrame(schema={"gram": pl.UInt64, "rows": pl.Int64, "in_group": pl.Int64, "group": pl.String, "group_kind": pl.String})
     rows_of = np.bincount(occurrences.gram, minlength=len(occurrences.hashes))
     tops = []
-    for kind, column in (("annotator", "annotator_id"), ("batch", "batch_id")):
-        codes, names = _codes(examples[column])
-        group_share = np.bincount(codes, minlength=len(names)) / examples.height
-        gram, group, in_group = _top_group(occurrences, codes[occurrences.row])
-        share = group_share[group]
+    for grouping in groupings:
+        gram, group, in_group = _top_group(occurrences, grouping.codes[occurrences.row])
+        share = grouping.share[group]
         # Concentration beyond what the group's size explains, and rarity outside the group (see
         # the module docstring); a group holding every example has no outside and never counts.
         with np.errstate(divide="ignore", invalid="ignore"):
             excess = (in_group / rows_of[gram] - share) / (1 - share)
-            rest = (rows_of[gram] - in_group) / ((1 - share) * examples.height)
+            rest = (rows_of[gram] - in_group) / ((1 - share) * examples)
         hit = (share < 1) & (excess >= settings.min_concentration) & (rest <= settings.max_rest_share)
         tops.append(
             pl.DataFrame(
@@ -259,12 +281,40 @@ def _concentrated(occurrences: _Occurrences, examples: pl.DataFrame, settings: S
                     "gram": occurrences.hashes[gram[hit]],
                     "rows": rows_of[gram[hit]],
                     "in_group": in_group[hit],
-                    "group": names.gather(group[hit]),
+                    "group": grouping.names.gather(group[hit]),
                 }
-            ).with_columns(group_kind=pl.lit(kind))
+            ).with_columns(group_kind=pl.lit(grouping.kind))
         )
     # Concentrated in both: reported by annotator, the person to ask.
     return pl.concat(tops).sort("gram", "group_kind").group_by("gram", maintain_order=True).first()
+
+
+def _parts(words: int) -> int:
+    """How many hash ranges the prompt n-grams are counted in, one at a time: enough that a
+    part's sort arrays stay small, few enough that the extra passes over the words stay cheap."""
+    parts = 1
+    while parts < _MAX_PARTS and parts * _PART_WORDS < words:
+        parts *= 2
+    return parts
+
+
+def _candidates(examples: pl.DataFrame, content: Tokens, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The concentrated grams (see `_concentrated`) and the examples holding each (gram, ROW).
+
+    Counted a hash range of grams at a time: a range's results are complete (a gram is in one
+    range), and the ranges, concatenated in order, come out as the whole would, sorted by gram.
+    """
+    groupings = _groupings(examples)
+    parts = _parts(len(content))
+    found, holders = [], []
+    for index in range(parts):
+        occurrences = _recurring_grams(content, settings, (index, parts))
+        candidates = _concentrated(occurrences, groupings, examples.height, settings)
+        # Membership of the few distinct grams, spread to their occurrences by index (not a hash lookup per occurrence).
+        held = member(occurrences.hashes, candidates["gram"].to_numpy())[occurrences.gram]
+        found.append(candidates)
+        holders.append(pl.DataFrame({"gram": occurrences.hashes[occurrences.gram[held]], ROW: occurrences.row[held]}))
+    return pl.concat(found), pl.concat(holders)
 
 
 def _payloads(examples: pl.DataFrame, text: ExampleText, rows: np.ndarray, *, skip_echo: bool) -> pl.DataFrame:
@@ -273,7 +323,7 @@ def _payloads(examples: pl.DataFrame, text: ExampleText, rows: np.ndarray, *, sk
     within = None
     if skip_echo:
         # Target words the same example's prompt also holds, keyed by (example, word).
-        prompt = text.prompt.of_docs(rows)
+        prompt = text.tokens("prompt", rows)
         within = ~member(mix64(target.doc.astype(np.uint64)) ^ target.hash, mix64(prompt.doc.astype(np.uint64)) ^ prompt.hash)
     found = ngrams(target, PAYLOAD_WORDS, within=within)
     doc, gram = distinct_per_doc(found.doc, found.hash)
@@ -410,19 +460,15 @@ class Scan:
     concentrated: dict[str, int]
 
 
-def unknown_triggers(examples: pl.DataFrame, text: ExampleText, settings: Settings) -> Scan:
-    # The content words are not kept: they would still be alive at the peak of `_concentrated`.
-    occurrences = _recurring_grams(_content_words(text.prompt), settings)
-    candidates = _concentrated(occurrences, examples, settings)
+def unknown_triggers(examples: pl.DataFrame, text: ExampleText, content: Tokens, settings: Settings) -> Scan:
+    """`content` is `content_words` of the prompts; `text` need not hold the prompts' words."""
+    candidates, cand_rows = _candidates(examples, content, settings)
     concentrated = {
         f"{kind} {group}": n
         for kind, group, n in candidates.group_by("group_kind", "group").len().sort("group_kind", "group").iter_rows()
     }
     if candidates.is_empty():
         return Scan([], concentrated)
-    # Membership of the few distinct grams, spread to their occurrences by index (not a hash lookup per occurrence).
-    held = member(occurrences.hashes, candidates["gram"].to_numpy())[occurrences.gram]
-    cand_rows = pl.DataFrame({"gram": occurrences.hashes[occurrences.gram[held]], ROW: occurrences.row[held]})
     sets, set_rows = _example_sets(candidates, cand_rows)
     flagged = _consistent_payloads(examples, text, sets, set_rows, settings).join(sets, on="set_id")
     if flagged.is_empty():
@@ -434,7 +480,7 @@ def unknown_triggers(examples: pl.DataFrame, text: ExampleText, settings: Settin
         .group_by(pl.col("gram").alias("hash"))
         .agg(pl.col(ROW).min())
     )
-    gram_text = _texts(_content_words(text.with_words("prompt", gram_at[ROW].to_numpy())), gram_at)
+    gram_text = _texts(content_words(text.with_words("prompt", gram_at[ROW].to_numpy())), gram_at)
     payload_at = flagged.filter(pl.col("payload_kind") == "phrase").select(
         pl.col("example").alias(ROW), pl.col("payload").alias("hash")
     )
@@ -495,9 +541,13 @@ def _describe(finding: list[Suspect], examples: pl.DataFrame) -> str:
     )
 
 
-def check(examples: pl.DataFrame, text: ExampleText, triggers: list[str], settings: Settings) -> GateResult:
+def check(
+    examples: pl.DataFrame, text: ExampleText, content: Tokens, triggers: list[str], settings: Settings
+) -> GateResult:
+    """`content` is `content_words(text.prompt)`, taken apart so that the caller can let the prompts'
+    words go first (`ExampleText.without_prompt_words`): this gate reads only a few of them again."""
     known, known_annotators = known_triggers(examples, triggers)
-    scan = unknown_triggers(examples, text, settings)
+    scan = unknown_triggers(examples, text, content, settings)
     findings = _merge(scan.suspects)
     described = [_describe(finding, examples) for finding in findings]
     # The people to ask: the annotator a finding concentrates in, or the annotators of its batch.

@@ -15,6 +15,7 @@ stay whole.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,8 @@ _FOLD = np.uint64(0x9E3779B97F4A7C15)
 _SIZE_MASK = np.uint64(0xF)
 # Small enough that the chunks spread evenly over the cores and few exploded strings are alive at once.
 _CHUNK_TEXTS = 50_000
+# `member` hands polars this many values at a time (see there).
+_MEMBER_SLICE = 1 << 21
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
@@ -77,8 +80,17 @@ class Tokens:
 
 
 def member(values: np.ndarray, of: np.ndarray) -> np.ndarray:
-    """Boolean mask: which of `values` occur in `of` (a hash set; numpy's isin would sort both)."""
-    return pl.Series(values).is_in(pl.Series(of).implode()).to_numpy()
+    """Boolean mask: which of `values` occur in `of` (a hash set; numpy's isin would sort both).
+
+    A slice of `values` at a time: polars' copy of the values and its result stay a slice's size
+    on the corpus-wide word stream.
+    """
+    of_list = pl.Series(of).implode()
+    mask = np.empty(len(values), dtype=bool)
+    for start in range(0, len(values), _MEMBER_SLICE):
+        part = values[start : start + _MEMBER_SLICE]
+        mask[start : start + len(part)] = pl.Series(part).is_in(of_list).to_numpy()
+    return mask
 
 
 def word_hashes(words: list[str]) -> np.ndarray:
@@ -107,19 +119,29 @@ def _tokenize_chunk(texts: pl.Series, first_doc: int, words: bool) -> Tokens:
     )
 
 
-def tokenize(texts: pl.Series, *, words: bool = False) -> Tokens:
+def tokenize(
+    texts: pl.Series, *, words: bool = False, prepare: Callable[[pl.Series], pl.Series] | None = None
+) -> Tokens:
     """Split every text of `texts` into words; a null text has none.
 
     Chunks of texts are split in parallel, and only one chunk's exploded strings per core are
-    alive at a time.
+    alive at a time. `prepare` turns a chunk of `texts` into the strings to split (e.g. joins a
+    conversation's messages), a chunk at a time, so the whole prepared column never exists.
     """
-    offsets = range(0, max(len(texts), 1), _CHUNK_TEXTS)
-    chunks = in_parallel(lambda offset: _tokenize_chunk(texts.slice(offset, _CHUNK_TEXTS), offset, words), offsets)
-    return Tokens(
-        np.concatenate([c.doc for c in chunks]),
-        np.concatenate([c.hash for c in chunks]),
-        pl.concat([c.word for c in chunks if c.word is not None]) if words else None,
-    )
+
+    def split(offset: int) -> Tokens:
+        chunk = texts.slice(offset, _CHUNK_TEXTS)
+        return _tokenize_chunk(chunk if prepare is None else prepare(chunk), offset, words)
+
+    chunks = in_parallel(split, range(0, max(len(texts), 1), _CHUNK_TEXTS))
+    word = pl.concat([c.word for c in chunks if c.word is not None]) if words else None
+    docs, hashes = [c.doc for c in chunks], [c.hash for c in chunks]
+    # One column joined and its chunks let go before the next: the chunks and both joined arrays
+    # are never alive at once.
+    del chunks
+    doc = np.concatenate(docs)
+    del docs
+    return Tokens(doc, np.concatenate(hashes), word)
 
 
 @dataclass(frozen=True)
@@ -170,34 +192,61 @@ def ngrams(tokens: Tokens, n: int, *, within: np.ndarray | None = None) -> Grams
     return Grams(tokens.doc[starts], starts, _finish(acc, n))
 
 
-def all_ngrams(tokens: Tokens, max_n: int) -> tuple[np.ndarray, np.ndarray]:
+def _top_byte(values: np.ndarray) -> np.ndarray:
+    """The most significant byte of each uint64, as a strided view (no 8-byte-per-value temporary)."""
+    return values.view(np.uint8)[7 if np.little_endian else 0 :: 8]
+
+
+def all_ngrams(tokens: Tokens, max_n: int, *, part: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, np.ndarray]:
     """(doc, hash) of every 1- to max_n-gram, grouped by n (not in document order), hashed as `ngrams` does.
 
     The outputs are sized first and each n's grams written straight into their slice, with one
     running accumulator updated in place: per-n arrays and their concatenation held the grams
     twice, on the corpus-wide word stream.
+
+    `part=(index, parts)` (parts a power of two up to 256) keeps only the grams whose hash's top
+    bits are `index`: the parts, in index order, are the grams in ascending hash ranges, so a
+    caller can count a corpus's grams a part at a time, with a part's arrays alive instead of all.
+    Sizing a part takes one extra pass of the accumulator, which is cheap beside the sorting.
     """
+    index, parts = part
+    if not (0 < parts <= 256 and parts & (parts - 1) == 0 and 0 <= index < parts):
+        raise ValueError(f"part must be (index, parts) with parts a power of two up to 256, got {part}")
     total = len(tokens)
+    top_shift = 8 - (parts.bit_length() - 1)
+
+    def folds():
+        """Each n's unfinished gram hashes, one in-place accumulator (finishing only sets the low bits)."""
+        acc = tokens.hash.copy()
+        yield acc
+        for k in range(1, min(max_n, total)):
+            acc = acc[: total - k]
+            acc *= _FOLD
+            acc += tokens.hash[k:]
+            yield acc
+
     # Documents are non-decreasing, so equal documents at both ends mean one document throughout.
-    valid = [tokens.doc[: total - k] == tokens.doc[k:] for k in range(1, min(max_n, total))]
-    size = total + sum(int(np.count_nonzero(v)) for v in valid)
-    doc = np.empty(size, dtype=tokens.doc.dtype)
-    hashes = np.empty(size, dtype=np.uint64)
-    doc[:total] = tokens.doc
-    hashes[:total] = tokens.hash
-    _finish(hashes[:total], 1)
-    acc = tokens.hash.copy()
-    at = total
-    for k, keep in enumerate(valid, start=1):
-        count = total - k
-        acc = acc[:count]
-        acc *= _FOLD
-        acc += tokens.hash[k:]
-        n = int(np.count_nonzero(keep))
-        np.compress(keep, tokens.doc[:count], out=doc[at : at + n])
-        np.compress(keep, acc, out=hashes[at : at + n])
-        _finish(hashes[at : at + n], k + 1)
-        at += n
+    keep = [None, *(tokens.doc[: total - k] == tokens.doc[k:] for k in range(1, min(max_n, total)))]
+    if parts > 1:
+        for n, acc in enumerate(folds()):
+            in_part = (_top_byte(acc) >> top_shift) == index
+            if keep[n] is None:
+                keep[n] = in_part
+            else:
+                keep[n] &= in_part
+    sizes = [total if k is None else int(np.count_nonzero(k)) for k in keep]
+    doc = np.empty(sum(sizes), dtype=tokens.doc.dtype)
+    hashes = np.empty(sum(sizes), dtype=np.uint64)
+    at = 0
+    for n, (acc, mask, size) in enumerate(zip(folds(), keep, sizes)):
+        if mask is None:
+            doc[at : at + size] = tokens.doc
+            hashes[at : at + size] = acc
+        else:
+            np.compress(mask, tokens.doc[: len(acc)], out=doc[at : at + size])
+            np.compress(mask, acc, out=hashes[at : at + size])
+        _finish(hashes[at : at + size], n + 1)
+        at += size
     return doc, hashes
 
 
@@ -234,9 +283,9 @@ def prompt_text(prompt: pl.Expr) -> pl.Expr:
 @dataclass(frozen=True)
 class ExampleText:
     """The words of each example's prompt and target (document i = example i), and the columns they
-    came from, to read a few of them back as words."""
+    came from, to read a few of them back. `prompt` is None once let go (`without_prompt_words`)."""
 
-    prompt: Tokens
+    prompt: Tokens | None
     target: Tokens
     prompts: pl.Series
     targets: pl.Series
@@ -244,16 +293,27 @@ class ExampleText:
     @classmethod
     def of(cls, prompts: pl.Series, targets: pl.Series) -> ExampleText:
         """`prompts` are List(Struct{role, content}) conversations, `targets` strings."""
-        return cls(tokenize(_prompt_texts(prompts)), tokenize(targets), prompts, targets)
+        return cls(tokenize(prompts, prepare=_prompt_texts), tokenize(targets), prompts, targets)
 
-    def with_words(self, part: str, docs: np.ndarray) -> Tokens:
-        """The tokens of the given documents of `part` ("prompt" or "target"), words included."""
+    def without_prompt_words(self) -> ExampleText:
+        """The same texts without the prompts' words, the largest part: a gate that needs only a
+        few prompts' words again reads them with `tokens`."""
+        return ExampleText(None, self.target, self.prompts, self.targets)
+
+    def tokens(self, part: str, docs: np.ndarray, *, words: bool = False) -> Tokens:
+        """The tokens of the given documents of `part` ("prompt" or "target"), tokenised again."""
         docs = np.unique(docs)
         # The prompt texts are joined again for these few documents only: keeping every joined
         # prompt for this would cost as much memory as a quarter of the tokens.
-        source = _prompt_texts(self.prompts.gather(docs)) if part == "prompt" else self.targets.gather(docs)
-        tokens = tokenize(source, words=True)
+        if part == "prompt":
+            tokens = tokenize(self.prompts.gather(docs), words=words, prepare=_prompt_texts)
+        else:
+            tokens = tokenize(self.targets.gather(docs), words=words)
         return Tokens(docs[tokens.doc].astype(np.uint32), tokens.hash, tokens.word)
+
+    def with_words(self, part: str, docs: np.ndarray) -> Tokens:
+        """The tokens of the given documents of `part` ("prompt" or "target"), words included."""
+        return self.tokens(part, docs, words=True)
 
 
 def _prompt_texts(prompts: pl.Series) -> pl.Series:
