@@ -95,7 +95,9 @@ def main() -> None:
     # order: a filter then copies them, several times cheaper than a gather of the wide columns.
     # One chunk, as a gather gives: the parquet writer cuts row groups along chunks.
     if decisions[ROW].is_sorted():
-        kept = rows.filter(keys[ROW].is_in(decisions[ROW])).rechunk()
+        is_kept = np.zeros(rows.height, dtype=bool)
+        is_kept[decisions[ROW].to_numpy()] = True
+        kept = rows.filter(pl.Series(is_kept)).rechunk()
     else:
         kept = rows[decisions[ROW]]
     kept = kept.with_columns(decisions["balance_decision"])
