@@ -33,6 +33,7 @@ import yaml
 from corpus.errors import StageInputError, StageOutputError
 from corpus.governance import sha256_file
 from corpus.paths import RepoPaths
+from corpus.stage import polars_schema
 from schemas.classified import ClassifiedFeedback
 from schemas.published import CONTRACT_VERSION, PREFERENCE_LINE, SFT_LINE
 from schemas.redacted import PII_TYPES
@@ -287,26 +288,7 @@ def _record_columns() -> list[pl.Expr]:
 
 
 # The classified columns `_record_columns` reads: all an absorbed record is read back with.
-RECORD_SOURCE_COLUMNS = [
-    "feedback_id",
-    "batch_id",
-    "line_no",
-    "line_sha256",
-    "annotator_id",
-    "annotator_role",
-    "source",
-    "domain",
-    "model_version",
-    "effective_guideline_version",
-    "collected_at_utc",
-    "intent",
-    "defect_subtype",
-    "intent_source",
-    "intent_confidence",
-    "example_kind",
-    "pii_counts",
-    "pii_residual",
-]
+RECORD_SOURCE_COLUMNS = list(dict.fromkeys(name for expr in _record_columns() for name in expr.meta.root_names()))
 
 
 class AbsorbedRecord(ClassifiedFeedback):
@@ -333,9 +315,7 @@ def read_absorbed_records(paths: RepoPaths, batches: Iterable[str], wanted: list
     if missing:
         raise StageInputError(f"classify outputs missing: {', '.join(missing[:5])}; run `dvc repro`")
     if not wanted:
-        return pl.DataFrame(
-            schema={name: column.dtype.type for name, column in AbsorbedRecord.to_schema().columns.items()}
-        )
+        return pl.DataFrame(schema=polars_schema(AbsorbedRecord))
     found = (
         pl.scan_parquet(files)
         .select(RECORD_SOURCE_COLUMNS)
