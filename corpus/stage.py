@@ -121,6 +121,11 @@ def check_derived_output(df: pl.DataFrame, model: Any, *, base: Any, where: str)
     return _validate(df, reduced, model.__name__, where=where, error=StageOutputError)
 
 
+def polars_schema(model: Any) -> dict[str, Any]:
+    """Column name -> polars dtype of a pandera model, in the model's column order."""
+    return {name: column.dtype.type for name, column in model.to_schema().columns.items()}
+
+
 def empty_fate() -> pl.DataFrame:
     return pl.DataFrame(schema=FATE_SCHEMA)
 

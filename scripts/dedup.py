@@ -24,6 +24,7 @@ from corpus.stage import (
     fate_rows,
     load_params,
     paths_from_env,
+    polars_schema,
     read_input,
     run,
     stage_metrics,
@@ -66,14 +67,14 @@ def main() -> None:
         dict.fromkeys(["feedback_id", *LINE, "prompt", "target", "collected_at_utc", *DISTRIBUTION_COLUMNS, *(c for c, _ in order_by)])
     )
     parts = [read_input(path, ClassifiedFeedback).select(compared_columns) for path in inputs]
-    rows = pl.concat(parts) if parts else pl.DataFrame(schema=ClassifiedFeedback.to_schema().columns.keys()).select(compared_columns)
+    rows = pl.concat(parts) if parts else pl.DataFrame(schema=polars_schema(ClassifiedFeedback)).select(compared_columns)
     rows = rows.with_columns(pl.int_range(pl.len()).alias("_order"))
 
     repeated_ids = rows.filter(~pl.col("feedback_id").is_first_distinct())
     first_batch = rows.group_by("feedback_id").agg(pl.col("batch_id").sort_by("_order").first().alias("_first"))
     repeated_ids = repeated_ids.join(first_batch, on="feedback_id")
     unique = rows.filter(pl.col("feedback_id").is_first_distinct()).drop("_order") if repeated_ids.height else rows.drop("_order")
-    rows_in, before = rows.height, rows.select(c for c in DISTRIBUTION_COLUMNS if c in rows.columns)
+    rows_in, before = rows.height, rows.select(DISTRIBUTION_COLUMNS)
     del rows, parts
 
     result = dedup_frame(
@@ -133,7 +134,7 @@ def kept_records(inputs: list[Path], kept: pl.DataFrame) -> pl.DataFrame:
     one batch file at a time so only one batch's records are held beside the kept ones."""
     parts = [pl.read_parquet(path).join(kept, on=["feedback_id", *LINE]) for path in inputs]
     if not parts:
-        return kept.join(pl.DataFrame(schema=ClassifiedFeedback.to_schema().columns.keys()), on=["feedback_id", *LINE])
+        return kept.join(pl.DataFrame(schema=polars_schema(ClassifiedFeedback)), on=["feedback_id", *LINE])
     return pl.concat(parts)
 
 

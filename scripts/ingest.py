@@ -21,6 +21,7 @@ from corpus.stage import (
     fate_rows,
     load_params,
     paths_from_env,
+    polars_schema,
     run,
     stage_metrics,
     stage_params,
@@ -66,7 +67,7 @@ def main() -> None:
             pl.lit(manifest_guideline, pl.String).alias("batch_guideline_version"),
         ).select(IngestedFeedback.to_schema().columns.keys())
         if valid.height
-        else pl.DataFrame(schema={name: col.dtype.type for name, col in IngestedFeedback.to_schema().columns.items()})
+        else pl.DataFrame(schema=polars_schema(IngestedFeedback))
     )
     ingested = check_output(ingested, IngestedFeedback, where=f"ingest output for {batch_id}")
 

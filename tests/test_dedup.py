@@ -497,7 +497,18 @@ def test_rejected_pairs_remembers_exactly_the_pairs_added() -> None:
     assert len(memo._runs) <= 12
 
 
-# ---------------------------------------------------------------- the stage script's params
+# ---------------------------------------------------------------- the stage script
+
+
+def run_stage(root: Path, params: dict) -> subprocess.CompletedProcess[str]:
+    """scripts/dedup.py in a bare repo at `root` holding only params.yaml (and dvc.yaml)."""
+    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    (root / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "dedup.py"
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=root, capture_output=True, text=True,
+        env={"CORPUS_REPO": str(root), "PATH": "/usr/bin:/bin"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -505,14 +516,16 @@ def test_rejected_pairs_remembers_exactly_the_pairs_added() -> None:
     [["no_such_column", True], ["collected_at_utc", "yes"], "collected_at_utc", ["collected_at_utc"]],
 )
 def test_a_bad_representative_order_is_named_not_a_traceback(tmp_path, entry) -> None:
-    params = {"batches": [], "dedup": {"representative_order": [entry]}}
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    (tmp_path / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
-    script = Path(__file__).resolve().parents[1] / "scripts" / "dedup.py"
-    result = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
-        env={"CORPUS_REPO": str(tmp_path), "PATH": "/usr/bin:/bin"},
-    )
+    result = run_stage(tmp_path, {"batches": [], "dedup": {"representative_order": [entry]}})
     assert result.returncode == 1, result.stderr
     assert "dedup.representative_order" in result.stderr and repr(entry) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_stage_runs_on_no_batches(tmp_path) -> None:
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text(encoding="utf-8"))
+    result = run_stage(tmp_path, {**params, "batches": []})
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "data" / "interim" / "dedup"
+    assert pl.read_parquet(out / "examples.parquet").height == 0
+    assert pl.read_parquet(out / "fate.parquet").height == 0

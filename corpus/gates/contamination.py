@@ -39,7 +39,7 @@ from corpus.errors import StageInputError
 from corpus.gates import ROW, GateSettings
 from corpus.gates.report import GateResult
 from corpus.gates.text import ExampleText, Tokens, member, ngrams
-from corpus.stage import validate
+from corpus.stage import polars_schema, validate
 from schemas.gated import EvalProbe
 
 REASON = "eval_contamination"
@@ -244,9 +244,8 @@ def read_probes(path: Path) -> pl.DataFrame:
     """data/raw/eval/probes.jsonl (DESIGN.md 3.4), validated against the EvalProbe contract."""
     if not path.is_file():
         raise StageInputError(f"{path}: missing; add the eval probes and `dvc add` them (or `dvc pull`)")
-    schema = {name: column.dtype.type for name, column in EvalProbe.to_schema().columns.items()}
     try:
-        probes = pl.read_ndjson(path, schema=schema)
+        probes = pl.read_ndjson(path, schema=polars_schema(EvalProbe))
     except pl.exceptions.PolarsError as exc:
         raise StageInputError(f"{path}: not JSON lines of {{probe_id, domain, prompt, reference}}: {exc}") from None
     return validate(probes, EvalProbe, where=str(path), error=StageInputError)
