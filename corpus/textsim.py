@@ -35,6 +35,7 @@ import pyarrow as pa
 from corpus.parallel import over_ranges
 
 __all__ = [
+    "jaccard_upper_bound",
     "jaccard",
     "lsh_band_keys",
     "lsh_candidate_batches",
@@ -43,6 +44,7 @@ __all__ = [
     "messages_to_text",
     "minhash_signatures",
     "normalise_text",
+    "shingle_bucket_counts",
     "shingle_hashes",
     "shingles_of_normalised_text",
     "token_text",
@@ -433,6 +435,53 @@ def minhash_signatures(shingles: pl.Series, *, num_perm: int = 128, seed: int = 
 
     over_ranges(rows, n_rows)
     return out
+
+
+def shingle_bucket_counts(shingles: pl.Series, *, buckets: int = 128) -> np.ndarray:
+    """How many shingles of each set fall in each of `buckets` hash buckets (the low bits of the
+    shingle hash): an (n_rows, buckets) array of the narrowest unsigned type that holds the
+    largest set's size.
+
+    For any two sets A and B, |A∩B| <= sum over buckets of min(count_A, count_B): a shared shingle
+    lands in the same bucket of both. `jaccard_upper_bound` turns that into an upper bound on
+    Jaccard that rejects most candidate pairs before their sets are intersected, and never rejects
+    a pair that would pass. `buckets` must be a power of two. Null and empty sets count nothing.
+    """
+    if buckets <= 0 or buckets & (buckets - 1):
+        raise ValueError(f"buckets must be a power of two, got {buckets}")
+    lengths = shingles.list.len().fill_null(0).to_numpy().astype(np.int64)
+    # No count exceeds the largest set: the narrowest type that holds it (one byte on chat text).
+    largest = int(lengths.max(initial=0))
+    dtype = np.uint8 if largest <= 0xFF else np.uint16 if largest <= 0xFFFF else np.uint32
+    counts = np.empty((len(lengths), buckets), dtype=dtype)
+    mask = np.uint64(buckets - 1)
+    # A slice of rows at a time, as in `minhash_signatures`: the flat shingles of millions of rows
+    # would be another copy of the whole column.
+    for start in range(0, len(lengths), _CHUNK_ROWS):
+        part = shingles.slice(start, _CHUNK_ROWS)
+        flat = part.explode(empty_as_null=False, keep_nulls=False).to_numpy().astype(np.uint64, copy=False)
+        rows = np.repeat(np.arange(len(part)), lengths[start : start + len(part)])
+        counts[start : start + len(part)] = np.bincount(
+            rows * buckets + (flat & mask).astype(np.int64), minlength=len(part) * buckets
+        ).reshape(len(part), buckets)
+    return counts
+
+
+def jaccard_upper_bound(
+    counts_left: np.ndarray, counts_right: np.ndarray, sizes_left: np.ndarray, sizes_right: np.ndarray
+) -> np.ndarray:
+    """An upper bound on the Jaccard of each pair of sets, from their `shingle_bucket_counts` rows
+    and set sizes: |A∩B| <= sum(min(counts)), and |A∪B| = |A| + |B| - |A∩B| falls as |A∩B| grows,
+    so the bound is sum(min) / (|A| + |B| - sum(min)). Two empty sets give 1.0, as `jaccard` does.
+    `counts_left` is overwritten (callers pass a gathered copy).
+    """
+    # The sum cannot exceed the smaller set's size, which the counts' type holds (two bytes suffice
+    # for one-byte counts): a narrow sum is ~1.5x faster than an int64 one.
+    shared = np.minimum(counts_left, counts_right, out=counts_left).sum(
+        axis=1, dtype=np.uint16 if counts_left.dtype == np.uint8 else counts_left.dtype
+    ).astype(np.int64)
+    union = sizes_left.astype(np.int64) + sizes_right.astype(np.int64) - shared
+    return np.divide(shared, union, out=np.ones(len(shared)), where=union > 0)
 
 
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:

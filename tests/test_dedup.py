@@ -22,12 +22,15 @@ import yaml
 from datasketch import MinHashLSH
 from polars.testing import assert_frame_equal
 
-from corpus.dedup import DedupResult, dedup_frame, find_clusters, messages_to_text, normalise_text
+from corpus.dedup import DedupResult, dedup_frame, find_clusters, messages_to_text
 from corpus.textsim import (
     jaccard,
+    jaccard_upper_bound,
     lsh_candidate_pairs,
     lsh_params,
     minhash_signatures,
+    normalise_text,
+    shingle_bucket_counts,
     shingle_hashes,
     word_ngrams_hashes,
 )
@@ -285,6 +288,70 @@ def test_minhash_estimates_jaccard_and_lsh_proposes_near_pairs() -> None:
     proposed = set(candidates.filter(pl.col("right") == pl.col("left") + 1, pl.col("left") % 2 == 0)["left"])
     near = [2 * i for i, j in enumerate(truth) if j >= 0.7]
     assert sum(i in proposed for i in near) / len(near) >= 0.97
+
+
+
+def test_the_bucket_count_bound_is_never_below_the_exact_jaccard() -> None:
+    """The filter before the exact check may only reject pairs the check would reject."""
+    rng = np.random.default_rng(3)
+    universe = rng.integers(0, 2**64, size=4_000, dtype=np.uint64)
+    sets: list[list[int]] = []
+    for _ in range(3_000):
+        size = int(rng.choice([0, 1, 5, 40, 80, 300]))
+        sets.append(sorted({int(v) for v in rng.choice(universe[: int(rng.integers(1, 4_000))], size=size)}))
+    shingles = pl.Series(sets, dtype=pl.List(pl.UInt64))
+    left, right = rng.integers(0, len(sets), size=20_000), rng.integers(0, len(sets), size=20_000)
+    exact = pl.DataFrame({"a": shingles.gather(left), "b": shingles.gather(right)}).select(
+        jaccard(pl.col("a"), pl.col("b"))
+    ).to_series().to_numpy()
+    sizes = shingles.list.len().to_numpy()
+    for buckets in (64, 128):
+        counts = shingle_bucket_counts(shingles, buckets=buckets)
+        # A set of 300 shingles can put more than 255 in a bucket only in theory; the type follows the
+        # largest set, so no count can wrap.
+        assert counts.dtype == np.uint16 and counts.shape == (len(sets), buckets)
+        assert np.array_equal(counts.sum(axis=1), sizes)
+        bound = jaccard_upper_bound(counts[left], counts[right], sizes[left], sizes[right])
+        assert (bound >= exact).all()
+        # Not vacuous: most pairs of unrelated sets are rejected at 0.7 by the bound alone.
+        unrelated = exact < 0.3
+        assert (bound[unrelated] < 0.7).mean() > 0.9
+    assert shingle_bucket_counts(shingles.head(0)).shape == (0, 128)
+    assert shingle_bucket_counts(pl.Series([[1, 2], [3]], dtype=pl.List(pl.UInt64))).dtype == np.uint8
+    with pytest.raises(ValueError, match="power of two"):
+        shingle_bucket_counts(shingles, buckets=100)
+
+
+def test_clusters_are_the_components_of_every_lsh_candidate_at_the_threshold() -> None:
+    """No filter of the pair check loses a pair: clustering equals the exact Jaccard of every pair LSH
+    proposes (all pairs of each bucket at this size), joined transitively."""
+    pairs = list(near_duplicate_pairs(600, seed=29))
+    # Distinct normalised texts, so that each text is one node of the candidate graph.
+    raw = pl.Series("text", [text for a, b, _ in pairs for text in (a, b)])
+    texts = raw.to_frame().select(normalise_text(pl.col("text"))).to_series().unique(maintain_order=True)
+    frame = pl.DataFrame({"id": [f"t{i:05d}" for i in range(len(texts))], "text": texts})
+    clusters = find_clusters(frame, id_column="id", text_column="text", threshold=0.7, lsh_threshold=0.5)
+
+    sets = shingle_hashes(texts)
+    assert (sets.list.len() > 0).all()
+    candidates = lsh_candidate_pairs(minhash_signatures(sets, num_perm=128, seed=1), threshold=0.5, max_anchors=10_000)
+    left, right = candidates["left"].to_numpy(), candidates["right"].to_numpy()
+    exact = pl.DataFrame({"a": sets.gather(left), "b": sets.gather(right)}).select(
+        jaccard(pl.col("a"), pl.col("b"))
+    ).to_series().to_numpy()
+    confirmed = exact >= 0.7
+    # Near-threshold pairs are where a filter would slip: some must be proposed and rejected.
+    assert confirmed.sum() >= 250 and ((exact >= 0.5) & ~confirmed).sum() >= 50
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_array((np.ones(confirmed.sum()), (left[confirmed], right[confirmed])), shape=(len(texts),) * 2)
+    reference = connected_components(graph, directed=False)[1]
+    cluster = clusters.sort("id")["cluster_id"].to_numpy()
+    # Same partition: each reference component is one cluster and each cluster one component.
+    partition = pl.DataFrame({"reference": reference, "cluster": cluster})
+    assert partition.group_by("reference").agg(pl.col("cluster").n_unique())["cluster"].max() == 1
+    assert partition.group_by("cluster").agg(pl.col("reference").n_unique())["reference"].max() == 1
 
 
 # ---------------------------------------------------------------- clusters
