@@ -35,8 +35,8 @@ from scipy.sparse.csgraph import connected_components
 
 from corpus.parallel import over_ranges
 from corpus.textsim import (
-    jaccard_upper_bound,
     jaccard,
+    jaccard_upper_bound,
     lsh_band_keys,
     lsh_candidate_batches,
     messages_to_text,

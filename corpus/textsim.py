@@ -35,8 +35,8 @@ import pyarrow as pa
 from corpus.parallel import over_ranges
 
 __all__ = [
-    "jaccard_upper_bound",
     "jaccard",
+    "jaccard_upper_bound",
     "lsh_band_keys",
     "lsh_candidate_batches",
     "lsh_candidate_pairs",
@@ -473,11 +473,10 @@ def jaccard_upper_bound(
     """An upper bound on the Jaccard of each pair of sets, from their `shingle_bucket_counts` rows
     and set sizes: |A∩B| <= sum(min(counts)), and |A∪B| = |A| + |B| - |A∩B| falls as |A∩B| grows,
     so the bound is sum(min) / (|A| + |B| - sum(min)). Two empty sets give 1.0, as `jaccard` does.
-    `counts_left` is overwritten (callers pass a gathered copy).
     """
     # The sum cannot exceed the smaller set's size, which the counts' type holds (two bytes suffice
     # for one-byte counts): a narrow sum is ~1.5x faster than an int64 one.
-    shared = np.minimum(counts_left, counts_right, out=counts_left).sum(
+    shared = np.minimum(counts_left, counts_right).sum(
         axis=1, dtype=np.uint16 if counts_left.dtype == np.uint8 else counts_left.dtype
     ).astype(np.int64)
     union = sizes_left.astype(np.int64) + sizes_right.astype(np.int64) - shared
