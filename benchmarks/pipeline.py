@@ -27,7 +27,7 @@ ROWS_IN_KEYS = ("rows_in", "seed_rows")
 @dataclass(frozen=True)
 class Stage:
     name: str
-    """DVC's address, e.g. ingest@prod-chat-2026-10-12."""
+    """DVC's address, e.g. pipelines/ingest/dvc.yaml:ingest@prod-chat-2026-10-12 or dedup."""
     group: str
     """The stage definition it comes from, e.g. ingest."""
     command: tuple[str, ...]
@@ -66,7 +66,7 @@ class PipelineRun:
 
 
 def pipeline_stages(root: Path) -> list[Stage]:
-    """Every stage with a command in the workspace's dvc.yaml, as DVC resolves it."""
+    """Every stage with a command in the workspace's dvc.yaml files, as DVC resolves it."""
     from dvc.repo import Repo
 
     stages = []
@@ -78,7 +78,8 @@ def pipeline_stages(root: Path) -> list[Stage]:
             stages.append(
                 Stage(
                     name=name,
-                    group=name.split("@", 1)[0],
+                    # A stage of another dvc.yaml than the root's is addressed as <file>:<name>.
+                    group=name.rpartition(":")[2].split("@", 1)[0],
                     command=tuple(shlex.split(stage.cmd)[1:]),
                     metrics=tuple(Path(out.fs_path) for out in stage.outs if out.metric),
                 )

@@ -38,6 +38,18 @@ class RepoPaths:
         self.baseline_stats = self.data / "baseline" / "stats.json"
         self.attestations = root / "attestations"
 
+    @property
+    def pipeline_files(self) -> list[Path]:
+        """Every dvc.yaml of the pipeline: the root's (union stages) first, then each per-batch
+        stage's pipelines/<stage>/dvc.yaml (its own file so that it has its own dvc.lock)."""
+        return [self.root / "dvc.yaml", *sorted(self.root.glob("pipelines/*/dvc.yaml"))]
+
+    @property
+    def dvc_locks(self) -> list[Path]:
+        """The dvc.lock beside each of `pipeline_files` (those that exist: a lock appears at the
+        first `dvc repro`)."""
+        return [f.with_name("dvc.lock") for f in self.pipeline_files if f.with_name("dvc.lock").is_file()]
+
     def manifest(self, batch_id: str) -> Path:
         return self.batches / f"{batch_id}.yaml"
 

@@ -4,14 +4,16 @@ Signing refuses anything it could not later prove: a git tree with uncommitted o
 files (the predicate names a commit, so the commit must be what was built), and a workspace whose
 data differs from dvc.lock (`dvc status` must be empty). The predicate then records, from the
 workspace at that commit: the snapshot version and its parent (the previous registry entry), the
-commit, dvc.lock's sha256, the resolved params, every listed raw batch with its approval, the
+commit, the sha256 of every dvc.lock, the resolved params, every listed raw batch with its approval, the
 stage code, the Merkle root and example counts from manifest.json, and the gate report.
 
 The predicate (type `corpus.attestation.PREDICATE_TYPE`):
 
     snapshot         {version, tag, parent: {version, manifest_sha256} | null}
     git_commit       HEAD when signed (in CI: the commit the signing workflow ran on)
-    dvc_lock_sha256  sha256 of dvc.lock at that commit
+    dvc_lock_sha256  sha256 of dvc.lock (the root's: union stages) at that commit
+    dvc_locks        {path: sha256} of every dvc.lock at that commit, the root's and each
+                     pipelines/<stage>/dvc.lock (the per-batch stages)
     params           params.yaml, parsed (dates as ISO strings)
     raw_batches      [{id, file, sha256, author, approver, approved_at, accepted, rejected_because}]
     stage_code       {algorithm: "sha256", files: {path: sha256}}
@@ -21,7 +23,7 @@ The predicate (type `corpus.attestation.PREDICATE_TYPE`):
 Stage code hashes are the sha256 of every Python file a dvc.yaml stage declares as a dependency
 (directories contribute their .py files), keyed by repository path. sha256 rather than dvc.lock's
 md5 so that an auditor can check them with nothing but `git show <commit>:<path> | sha256sum`;
-dvc.lock itself is pinned by its own sha256.
+the dvc.lock files are pinned by their own sha256.
 
 Identity tokens are handed to sigstore and never written, logged or echoed.
 """
@@ -307,6 +309,7 @@ def build_predicate(
         },
         "git_commit": commit,
         "dvc_lock_sha256": sha256_file(paths.dvc_lock),
+        "dvc_locks": {lock.relative_to(paths.root).as_posix(): sha256_file(lock) for lock in paths.dvc_locks},
         "params": params,
         "raw_batches": raw_batches(paths, params),
         "stage_code": {"algorithm": "sha256", "files": dict(stage_code)},

@@ -20,6 +20,7 @@ str.splitlines().
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -408,21 +409,28 @@ def _stage_definitions(dvc_yaml: Mapping[str, Any]) -> Iterable[Mapping[str, Any
 
 
 def stage_code_hashes(paths: RepoPaths) -> dict[str, str]:
-    """sha256 of every Python file a stage of dvc.yaml declares as a dependency (a file or a folder
-    of them): the code dvc.lock pins, by repo-relative path."""
-    dvc_yaml = yaml.safe_load(paths.root.joinpath("dvc.yaml").read_text(encoding="utf-8")) or {}
+    """sha256 of every Python file a stage of the pipeline's dvc.yaml files declares as a dependency
+    (a file or a folder of them): the code the dvc.lock files pin, by repo-relative path."""
     files: set[Path] = set()
-    for stage in _stage_definitions(dvc_yaml):
-        for dep in stage.get("deps") or []:
-            if not isinstance(dep, str) or "${" in dep:
-                continue
-            target = paths.root / dep
-            if dep.endswith(".py"):
-                if not target.is_file():
-                    raise StageInputError(f"dvc.yaml declares {dep}, which does not exist")
-                files.add(target)
-            elif target.is_dir():
-                files.update(p for p in target.rglob("*.py") if "__pycache__" not in p.parts)
+    for pipeline in paths.pipeline_files:
+        dvc_yaml = yaml.safe_load(pipeline.read_text(encoding="utf-8")) or {}
+        for stage in _stage_definitions(dvc_yaml):
+            # Deps are relative to the stage's working directory, which is relative to its dvc.yaml.
+            wdir = pipeline.parent / str(stage.get("wdir", "."))
+            for dep in stage.get("deps") or []:
+                if not isinstance(dep, str) or "${" in dep:
+                    continue
+                # `..` collapsed without following links: the key is the path in the repository.
+                target = Path(os.path.normpath(wdir / dep))
+                declared = f"{pipeline.relative_to(paths.root).as_posix()} declares {dep}"
+                if not target.is_relative_to(paths.root):
+                    raise StageInputError(f"{declared}, which is outside the repository")
+                if dep.endswith(".py"):
+                    if not target.is_file():
+                        raise StageInputError(f"{declared}, which does not exist")
+                    files.add(target)
+                elif target.is_dir():
+                    files.update(p for p in target.rglob("*.py") if "__pycache__" not in p.parts)
     return {p.relative_to(paths.root).as_posix(): sha256_file(p) for p in sorted(files)}
 
 

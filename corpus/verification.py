@@ -8,7 +8,7 @@ first failing check in this order (0 if none fails):
                 predicate's commit), and attests this version
   11 files      data/published/manifest.json is the attested subject, and every file under
                 data/published/ matches it (bytes, sha256; missing or extra files fail)
-  12 sources    the predicate's commit exists; dvc.lock and the stage code at that commit have
+  12 sources    the predicate's commit exists; every dvc.lock and the stage code at that commit have
                 the recorded sha256; every raw batch in the workspace has the signed sha256
                 (a raw file swapped under an unchanged dvc.lock fails here); the tag, if present,
                 sits on the attested commit plus attestations only
@@ -416,7 +416,26 @@ def _check_dvc_lock(paths: RepoPaths, commit: str, predicate: Mapping[str, Any])
         raise CheckFailed(
             f"commit {commit[:12]} {found}, but the attestation records {expected}: reject this snapshot"
         )
-    return f"dvc.lock at {commit[:12]} has the attested sha256 {actual}"
+    locks = predicate.get("dvc_locks")
+    if locks is None:
+        # Attested before the per-batch stages had their own dvc.lock files: the root's is all.
+        return f"dvc.lock at {commit[:12]} has the attested sha256 {actual}"
+    if not isinstance(locks, Mapping):
+        raise CheckFailed("the attestation's dvc_locks is not a mapping of path to sha256: reject this snapshot")
+    listed = git(paths.root, "ls-tree", "-r", "-z", "--name-only", commit).stdout.decode().split("\0")
+    at_commit = {name for name in listed if name == "dvc.lock" or name.endswith("/dvc.lock")}
+    problems = [f"{path} is not attested" for path in sorted(at_commit - set(locks))]
+    for path, digest in sorted(locks.items()):
+        found = _blob_sha256(paths, commit, str(path)) if path in at_commit else None
+        if found != digest:
+            problems.append(f"{path} {'is missing' if found is None else f'has sha256 {found}'}, attested {digest}")
+    if problems:
+        raise CheckFailed(
+            f"dvc.lock files at {commit[:12]} differ from the attestation: "
+            + "; ".join(problems[:_SHOWN_PROBLEMS])
+            + ": reject this snapshot"
+        )
+    return f"{len(locks)} dvc.lock files at {commit[:12]} have the attested sha256"
 
 
 def _check_stage_code(paths: RepoPaths, commit: str, predicate: Mapping[str, Any]) -> str:

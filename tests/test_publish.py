@@ -742,3 +742,25 @@ def test_croissant_validates_and_loads_with_mlcroissant(published: RepoPaths) ->
     assert len(sft) == 7 and {r["sft/split"] for r in sft} == {b"train", b"validation"}
     lineage = list(dataset.records("lineage"))
     assert len(lineage) == pl.read_parquet(published.published / "lineage.parquet").height
+
+
+def test_stage_code_is_read_from_every_pipeline_file(tmp_path: Path) -> None:
+    """Per-batch stages live in pipelines/<stage>/dvc.yaml, their paths relative to its wdir."""
+    from corpus.snapshot import stage_code_hashes
+
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "publish.py").write_text("print('publish')\n")
+    (tmp_path / "scripts" / "ingest.py").write_text("print('ingest')\n")
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"publish": {"cmd": "x", "deps": ["scripts/publish.py"]}}}))
+    ingest = tmp_path / "pipelines" / "ingest" / "dvc.yaml"
+    ingest.parent.mkdir(parents=True)
+    stage = {"foreach": "${batches}", "do": {"wdir": "../..", "cmd": "x", "deps": ["scripts/ingest.py", "data/${item}.jsonl"]}}
+    ingest.write_text(yaml.safe_dump({"stages": {"ingest": stage}}))
+    code = stage_code_hashes(RepoPaths(tmp_path))
+    assert sorted(code) == ["scripts/ingest.py", "scripts/publish.py"]
+    assert code["scripts/ingest.py"] == hashlib.sha256(b"print('ingest')\n").hexdigest()
+
+    stage["do"]["wdir"] = "../../.."
+    ingest.write_text(yaml.safe_dump({"stages": {"ingest": stage}}))
+    with pytest.raises(StageInputError, match="pipelines/ingest/dvc.yaml declares scripts/ingest.py, which is outside"):
+        stage_code_hashes(RepoPaths(tmp_path))

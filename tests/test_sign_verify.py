@@ -282,6 +282,8 @@ def test_sign_records_bundle_registry_tag_and_a_complete_predicate(history: Hist
         ["git", "show", f"{history.commits['2.0.0']}:dvc.lock"], cwd=root, capture_output=True, check=True
     )
     assert predicate["dvc_lock_sha256"] == sha256_bytes(lock.stdout)
+    # This repository has one pipeline file; the template's per-batch stages add pipelines/*/dvc.lock.
+    assert predicate["dvc_locks"] == {"dvc.lock": predicate["dvc_lock_sha256"]}
     assert predicate["params"] == {"batches": ["b1", "b2", "b3"]}
     batches = {b["id"]: b for b in predicate["raw_batches"]}
     assert batches["b1"]["sha256"] == sha256_bytes((root / "data/raw/feedback/b1.jsonl").read_bytes())
@@ -414,6 +416,38 @@ def test_verify_the_latest_snapshot(
 
     with_root = corpusctl(history.root, "verify", "--trusted-root", str(local_sigstore.trusted_root_path))
     assert with_root.exit_code == 0, with_root.output
+
+
+def test_every_dvc_lock_of_the_attested_commit_is_checked(tmp_path: Path) -> None:
+    """The per-batch stages' pipelines/<stage>/dvc.lock files are pinned like the root's."""
+    from corpus.verification import CheckFailed, _check_dvc_lock
+
+    root = tmp_path / "repo"
+    (root / "pipelines" / "ingest").mkdir(parents=True)
+    (root / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
+    (root / "pipelines" / "ingest" / "dvc.lock").write_text("schema: '2.0'\nstages: {ingest@b1: {}}\n")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "locks")
+    commit = git(root, "rev-parse", "HEAD")
+    paths = RepoPaths(root)
+    digests = {name: sha256_bytes((root / name).read_bytes()) for name in ("dvc.lock", "pipelines/ingest/dvc.lock")}
+    attested = {"dvc_lock_sha256": digests["dvc.lock"], "dvc_locks": digests}
+    assert _check_dvc_lock(paths, commit, attested) == f"2 dvc.lock files at {commit[:12]} have the attested sha256"
+    # A snapshot signed before the per-batch locks existed records only the root's.
+    assert "has the attested sha256" in _check_dvc_lock(paths, commit, {"dvc_lock_sha256": digests["dvc.lock"]})
+
+    unlisted = {**attested, "dvc_locks": {"dvc.lock": digests["dvc.lock"]}}
+    with pytest.raises(CheckFailed, match="pipelines/ingest/dvc.lock is not attested"):
+        _check_dvc_lock(paths, commit, unlisted)
+    altered = {**attested, "dvc_locks": {**digests, "pipelines/ingest/dvc.lock": "0" * 64}}
+    with pytest.raises(CheckFailed, match=f"pipelines/ingest/dvc.lock has sha256 {digests['pipelines/ingest/dvc.lock']}"):
+        _check_dvc_lock(paths, commit, altered)
+    absent = {**attested, "dvc_locks": {**digests, "pipelines/govern/dvc.lock": "1" * 64}}
+    with pytest.raises(CheckFailed, match="pipelines/govern/dvc.lock is missing"):
+        _check_dvc_lock(paths, commit, absent)
+    with pytest.raises(CheckFailed, match="not a mapping"):
+        _check_dvc_lock(paths, commit, {**attested, "dvc_locks": ["dvc.lock"]})
 
 
 def test_standard_sigstore_cli_verifies_a_bundle_made_by_corpusctl(
