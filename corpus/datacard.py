@@ -269,7 +269,8 @@ def render_datacard(facts: SnapshotFacts) -> str:
     out.append("What happened to every raw line (fate.parquet has the line-level ledger):\n")
     out.append(_table(["stage", "outcome", "reason", "lines"], [list(r) for r in fate_rows]))
     out.append(
-        "The code of every stage, as declared in dvc.yaml (sha256 of each file; dvc.lock pins the same files):\n"
+        "The code of every stage, as declared in the dvc.yaml files (sha256 of each file; the dvc.lock files pin "
+        "the same files):\n"
     )
     out.append(
         _table(["file", "sha256"], [[f"`{path}`", f"`{digest}`"] for path, digest in sorted(facts.code_hashes.items())])
