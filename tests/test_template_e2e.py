@@ -141,7 +141,7 @@ def test_changing_an_ingest_param_reruns_ingest(clone: Path, tmp_path: Path) -> 
     status = sh("dvc", "status", cwd=work).stdout
     assert "ingest@" in status and "modified:           ingest.max_line_bytes" in status
     rerun = sh("dvc", "repro", cwd=work).stdout
-    assert "Running stage 'ingest@prod-chat-2026-10-12'" in rerun
+    assert "Running stage 'pipelines/ingest/dvc.yaml:ingest@prod-chat-2026-10-12'" in rerun
     # ingest records its runs in its own lock file; the other per-batch stages' locks are untouched
     # (the root's changes too: publish shows every param on the data card).
     changed = sh("git", "status", "--porcelain", "dvc.lock", "pipelines", cwd=work).stdout.split()[1::2]
