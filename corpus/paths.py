@@ -63,6 +63,13 @@ class RepoPaths:
         return self.governance / f"{name}.yaml"
 
 
+def is_pipeline_lock(name: str) -> bool:
+    """Whether a repository path ('/' separated) is one of `RepoPaths.dvc_locks`: the root's
+    dvc.lock or a pipelines/<stage>/dvc.lock."""
+    parts = name.split("/")
+    return parts == ["dvc.lock"] or (len(parts) == 3 and parts[0] == "pipelines" and parts[2] == "dvc.lock")
+
+
 def resolve_inside(base: Path, relative: str) -> Path:
     """Resolve `relative` under `base`, refusing anything that escapes it.
 

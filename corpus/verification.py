@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from corpus.errors import CorpusError
-from corpus.paths import RepoPaths, resolve_inside
+from corpus.paths import RepoPaths, is_pipeline_lock, resolve_inside
 from corpus.snapshots import (
     MANIFEST_NAME,
     POLICY_NAME,
@@ -423,7 +423,7 @@ def _check_dvc_lock(paths: RepoPaths, commit: str, predicate: Mapping[str, Any])
     if not isinstance(locks, Mapping):
         raise CheckFailed("the attestation's dvc_locks is not a mapping of path to sha256: reject this snapshot")
     listed = git(paths.root, "ls-tree", "-r", "-z", "--name-only", commit).stdout.decode().split("\0")
-    at_commit = {name for name in listed if name == "dvc.lock" or name.endswith("/dvc.lock")}
+    at_commit = {name for name in listed if is_pipeline_lock(name)}
     problems = [f"{path} is not attested" for path in sorted(at_commit - set(locks))]
     for path, digest in sorted(locks.items()):
         found = _blob_sha256(paths, commit, str(path)) if path in at_commit else None

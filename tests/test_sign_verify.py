@@ -426,6 +426,9 @@ def test_every_dvc_lock_of_the_attested_commit_is_checked(tmp_path: Path) -> Non
     (root / "pipelines" / "ingest").mkdir(parents=True)
     (root / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
     (root / "pipelines" / "ingest" / "dvc.lock").write_text("schema: '2.0'\nstages: {ingest@b1: {}}\n")
+    # A lock outside the pipeline's layout (e.g. a vendored DVC project) is not the pipeline's.
+    (root / "vendor" / "other").mkdir(parents=True)
+    (root / "vendor" / "other" / "dvc.lock").write_text("schema: '2.0'\n")
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "locks")
