@@ -28,11 +28,20 @@ ROWS_IN_KEYS = ("rows_in", "seed_rows")
 class Stage:
     name: str
     """DVC's address, e.g. pipelines/ingest/dvc.yaml:ingest@prod-chat-2026-10-12 or dedup."""
-    group: str
-    """The stage definition it comes from, e.g. ingest."""
     command: tuple[str, ...]
     """The command's arguments after the interpreter, e.g. (scripts/ingest.py, prod-chat-2026-10-12)."""
     metrics: tuple[Path, ...]
+
+    @property
+    def local_name(self) -> str:
+        """The name within its dvc.yaml, e.g. ingest@prod-chat-2026-10-12: a stage of another
+        dvc.yaml than the root's is addressed as <file>:<name>."""
+        return self.name.rpartition(":")[2]
+
+    @property
+    def group(self) -> str:
+        """The stage definition it comes from, e.g. ingest."""
+        return self.local_name.split("@", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -74,12 +83,9 @@ def pipeline_stages(root: Path) -> list[Stage]:
         for stage in repo.index.stages:
             if not getattr(stage, "cmd", None):
                 continue  # a .dvc file, not a stage
-            name = stage.addressing
             stages.append(
                 Stage(
-                    name=name,
-                    # A stage of another dvc.yaml than the root's is addressed as <file>:<name>.
-                    group=name.rpartition(":")[2].split("@", 1)[0],
+                    name=stage.addressing,
                     command=tuple(shlex.split(stage.cmd)[1:]),
                     metrics=tuple(Path(out.fs_path) for out in stage.outs if out.metric),
                 )

@@ -122,8 +122,7 @@ def hot_paths(ws: workspace.Workspace, run: PipelineRun, count: int, scratch: Pa
     for figures in slowest:
         stage = _largest_run(run, stages, figures.group)
         say(f"profiling {stage.name}")
-        # A per-batch stage's address holds its dvc.yaml's path: the file is named without it.
-        profiled.append(profile_stage(ws, stage, scratch / f"{stage.name.rpartition(':')[2]}.prof"))
+        profiled.append(profile_stage(ws, stage, scratch / f"{stage.local_name}.prof"))
     return profiled
 
 

@@ -19,6 +19,10 @@ def repo_root(start: Path | None = None) -> Path:
     )
 
 
+# The per-batch stages' dvc.yaml files: pipelines/<stage>/dvc.yaml, each with its own dvc.lock.
+PIPELINES_DIR = "pipelines"
+
+
 class RepoPaths:
     """Every file and folder of the template, relative to one root."""
 
@@ -42,13 +46,14 @@ class RepoPaths:
     def pipeline_files(self) -> list[Path]:
         """Every dvc.yaml of the pipeline: the root's (union stages) first, then each per-batch
         stage's pipelines/<stage>/dvc.yaml (its own file so that it has its own dvc.lock)."""
-        return [self.root / "dvc.yaml", *sorted(self.root.glob("pipelines/*/dvc.yaml"))]
+        return [self.root / "dvc.yaml", *sorted(self.root.glob(f"{PIPELINES_DIR}/*/dvc.yaml"))]
 
     @property
     def dvc_locks(self) -> list[Path]:
         """The dvc.lock beside each of `pipeline_files` (those that exist: a lock appears at the
         first `dvc repro`)."""
-        return [f.with_name("dvc.lock") for f in self.pipeline_files if f.with_name("dvc.lock").is_file()]
+        locks = (f.with_name("dvc.lock") for f in self.pipeline_files)
+        return [lock for lock in locks if lock.is_file()]
 
     def manifest(self, batch_id: str) -> Path:
         return self.batches / f"{batch_id}.yaml"
@@ -67,7 +72,7 @@ def is_pipeline_lock(name: str) -> bool:
     """Whether a repository path ('/' separated) is one of `RepoPaths.dvc_locks`: the root's
     dvc.lock or a pipelines/<stage>/dvc.lock."""
     parts = name.split("/")
-    return parts == ["dvc.lock"] or (len(parts) == 3 and parts[0] == "pipelines" and parts[2] == "dvc.lock")
+    return parts == ["dvc.lock"] or (len(parts) == 3 and parts[0] == PIPELINES_DIR and parts[2] == "dvc.lock")
 
 
 def resolve_inside(base: Path, relative: str) -> Path:
