@@ -120,6 +120,9 @@ class BuiltSet:
     examples: pl.DataFrame
     sources: pl.DataFrame
     skipped_identical: int  # preference rows whose correction equals the response: no preference
+    # Preference rows whose rated response is blank: a pair needs a non-empty `rejected` (contract
+    # 5); the row still trains through its sft example.
+    skipped_blank_response: int = 0
 
     def file_lines(self, split: str) -> pl.Series:
         # A file's lines are one run of the sorted frame: a slice, where a filter would copy them.
@@ -143,7 +146,9 @@ def _encode(rows: pl.DataFrame) -> pl.DataFrame:
         json_string(pl.col("target")).alias("target_json"),
         json_string(pl.col("response")).alias("response_json"),
         # A correction equal to the response states no preference.
-        (pl.col("target") == pl.col("response")).alias("no_preference"),
+        (pl.col("target") == pl.col("response")).alias("same_as_response"),
+        # The model returned nothing (or only blank space): there is no rejected text to publish.
+        (pl.col("response").str.strip_chars().str.len_chars() == 0).alias("blank_response"),
     )
 
 
@@ -173,10 +178,11 @@ def build_set(encoded: pl.DataFrame, spec: ExampleSet) -> BuiltSet:
     """One set from `encode_rows`' output; sets are built one at a time so only one set's lines are
     in memory at once."""
     selected = encoded.filter(pl.col("example_kind").is_in(spec.kinds))
-    skipped = 0
+    skipped_identical = skipped_blank = 0
     if spec.preference:
-        skipped = int(selected["no_preference"].sum())
-        selected = selected.filter(~pl.col("no_preference"))
+        identical, blank = pl.col("same_as_response"), pl.col("blank_response") & ~pl.col("same_as_response")
+        skipped_identical, skipped_blank = selected.select(identical.sum(), blank.sum()).row(0)
+        selected = selected.filter(~pl.col("same_as_response") & ~pl.col("blank_response"))
     per_row = selected.select("feedback_id", "split", _members(spec).alias("members"))
     ids = example_ids(per_row["members"])
     per_row = per_row.with_columns(
@@ -203,7 +209,13 @@ def build_set(encoded: pl.DataFrame, spec: ExampleSet) -> BuiltSet:
         )
     )
     sources = per_row.select("example_id", "example_file", "feedback_id")
-    return BuiltSet(spec=spec, examples=examples, sources=sources, skipped_identical=skipped)
+    return BuiltSet(
+        spec=spec,
+        examples=examples,
+        sources=sources,
+        skipped_identical=skipped_identical,
+        skipped_blank_response=skipped_blank,
+    )
 
 
 def encode_rows(rows: pl.DataFrame, *, keep_style: bool) -> pl.DataFrame:

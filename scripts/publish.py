@@ -183,6 +183,7 @@ def main() -> None:
                 examples=manifest["examples"],
                 rows_merged_into_identical_examples={b.spec.name: b.sources.height - b.examples.height for b in built},
                 preference_skipped_identical=sum(b.skipped_identical for b in built),
+                preference_skipped_blank_response=sum(b.skipped_blank_response for b in built),
                 lineage_rows=lineage.height,
                 merkle_root=root,
             )

@@ -19,8 +19,10 @@ import yaml
 from corpus.errors import StageInputError
 from corpus.merkle import inclusion_proof, merkle_root, verify_inclusion
 from corpus.paths import RepoPaths
-from corpus.snapshot import BuiltSet, build_sets, example_id_of, json_string
+from corpus.snapshot import BuiltSet, build_sets, decode_lines, example_id_of, json_string
+from corpus.stage import check_output
 from schemas.classified import ClassifiedFeedback
+from schemas.published import PreferenceExample
 from schemas.redacted import PII_TYPES
 from schemas.split import SplitFeedback
 from tests.conftest import REPO_ROOT
@@ -488,6 +490,30 @@ def test_ids_stay_when_other_rows_change() -> None:
         assert len(new_ids - old_ids) == 1  # fb-new
         common = before[name].examples.join(after[name].examples, on="example_id", suffix="_after")
         assert common.height == len(old_ids & new_ids) and common["line"].to_list() == common["line_after"].to_list()
+
+
+def test_a_blank_rated_response_gives_an_sft_example_and_no_preference_pair() -> None:
+    """The model returned nothing (or blank space) and someone wrote the answer: the correction
+    trains as sft, but a preference pair needs a non-empty `rejected` (contract 5), so there is
+    none, and the skip is counted rather than failing the snapshot."""
+    rows = split_rows(
+        [
+            {"feedback_id": "fb-empty", "batch_id": "b1", "line_no": 1, "prompt": user("Total?"), "target": "42 EUR",
+             "response": ""},
+            {"feedback_id": "fb-blank", "batch_id": "b1", "line_no": 2, "prompt": user("Due date?"),
+             "target": "March 3", "response": " \n\t"},
+            {"feedback_id": "fb-same", "batch_id": "b1", "line_no": 3, "prompt": user("VAT?"), "target": "20%",
+             "response": "20%"},
+            {"feedback_id": "fb-ok", "batch_id": "b1", "line_no": 4, "prompt": user("Plan?"), "target": "Pro",
+             "response": "Basic"},
+        ]
+    )  # fmt: skip
+    sets = sets_by_name(rows)
+    assert sorted(sets["sft"].sources["feedback_id"]) == ["fb-blank", "fb-empty", "fb-ok", "fb-same"]
+    assert sets["preference"].sources["feedback_id"].to_list() == ["fb-ok"]
+    assert (sets["preference"].skipped_identical, sets["preference"].skipped_blank_response) == (1, 2)
+    lines = sets["preference"].examples["line"]
+    check_output(decode_lines(lines, sets["preference"].spec), PreferenceExample, where="preference")
 
 
 def test_identical_content_across_splits_is_refused() -> None:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -193,3 +194,106 @@ def test_planted_conflicting_corrections_are_caught(clone: Path) -> None:
     caught = int(eligible["caught"].sum())
     print(f"planted conflict clusters reaching dedup with 2+ members: {eligible.height}, flagged as conflicts: {caught}")
     assert eligible.height > 0 and caught / eligible.height >= 0.6
+
+
+# ---- feedback the sample generator never writes --------------------------------------------------
+
+PLANTED_PII = ["jane.doe@corp.example", "+44 20 7946 0958", "DE89 3704 0044 0532 0130 00"]
+UNSEEN_TEXTS = [
+    "这个回答完全错了，请重新计算发票金额。", "مرحبا، الفاتورة غير صحيحة", "Ça ne marche pas — vraiment 🤦‍♀️",
+    "e\u0301te\u0301 ﬁle ＦＵＬＬＷＩＤＴＨ", "", " ", "\t\n", "ok", "a" * 20_000, "```python\nprint('hi')\n```",
+    "<script>alert(1)</script>", "\u200b\u200b", "🙂" * 300, "line1\r\nline2\rline3", "null", "-1e309",
+    f"Call me at {PLANTED_PII[1]} or mail {PLANTED_PII[0]}", f"IBAN {PLANTED_PII[2]}, refund please",
+]  # fmt: skip
+# Lines no parser accepts, or that break one rule of contract 3.1 each: (line, rule the quarantine names).
+BROKEN = [
+    (b"{not json", "malformed_json"),
+    (b"\xff\xfe bad utf8", "invalid_utf8"),
+    (b"[]", "not_a_json_object"),
+    (b'{"feedback_id": "unseen-missing"}', "annotator_id:required"),
+]
+
+
+def unseen_feedback(rows: int, seed: int = 7) -> list[bytes]:
+    """Contract-valid lines unlike the sample's: other scripts, blank and huge texts, long and
+    system-led conversations, blank rated responses, every reason code, odd offsets, extra keys."""
+    import random
+
+    rng = random.Random(seed)
+
+    def text() -> str:
+        picks = rng.choices(UNSEEN_TEXTS, k=1 if rng.random() < 0.7 else rng.randint(2, 5))
+        return " ".join(picks)
+
+    reason_codes = [None, "factual_error", "hallucinated_entity", "missed_instruction", "broken_format",
+                    "broken_tool_call", "unsafe_output", "tone", "verbosity", "phrasing", "other_preference",
+                    "testing", "other"]  # fmt: skip
+    lines = []
+    for i in range(rows):
+        prompt = [{"role": "system", "content": text()}] if rng.random() < 0.3 else []
+        prompt += [{"role": rng.choice(["user", "assistant", "tool"]), "content": text()} for _ in range(rng.randint(0, 5))]
+        prompt.append({"role": "user", "content": text()})
+        record = {
+            "feedback_id": f"unseen-{i:05d}",
+            "collected_at": f"2026-11-{rng.randint(10, 19)}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:07"
+            + rng.choice(["Z", "+05:30", "-08:00", "+14:00", ".123456Z"]),
+            "source": rng.choice(["prod_chat", "partner_api", "vendor_acme", "eng_review", "staging_debug"]),
+            "annotator_id": f"unseen-ann-{rng.randint(0, 30)}",
+            "annotator_role": rng.choice(["end_user", "engineer", "vendor_annotator", "model"]),
+            "guideline_version": rng.choice([None, "v2.3"]),
+            "domain": rng.choice(["account", "billing", "code", "travel"]),
+            "model_version": "m-2.3",
+            "prompt": prompt,
+            "response": rng.choice([text(), "", " \n"]),
+            "rating": rng.choice(["up", "down", "down"]),
+            "correction": rng.choice([None, "", text(), text()]),
+            "reason_code": rng.choice(reason_codes),
+            "comment": rng.choice([None, "", text()]),
+            "training_consent": rng.random() < 0.9,
+            "content_origin": rng.choice(["human", "human", "model_generated"]),
+        }
+        if rng.random() < 0.3:
+            record["session_id"] = f"unseen-s-{rng.randint(0, 40)}"
+        if rng.random() < 0.1:
+            record["extra_key"] = {"kept": ["but", "ignored"]}
+        lines.append(json.dumps(record, ensure_ascii=rng.random() < 0.5).encode())
+    return lines
+
+
+def test_unseen_feedback_runs_through_with_one_fate_per_line(clone: Path, tmp_path: Path) -> None:
+    """A batch written by others in the same contract: every line ends with one recorded fate, the
+    broken ones quarantined by line and rule, no planted PII value published, and a blank rated
+    response still trains (sft) without breaking the preference contract."""
+    work = tmp_path / "clone"
+    shutil.copytree(clone, work, symlinks=True)
+    good = unseen_feedback(600)
+    lines = good + [line for line, _ in BROKEN]
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(b"\n".join(lines) + b"\n")
+    corpusctl = str(Path(sys.executable).parent / "corpusctl")
+    batch = "unseen-2026-11-20"
+    sh(corpusctl, "batch", "add", str(export), "--batch-id", batch, "--source", "vendor_acme",
+       "--author", "bob.nakamura@example.com", "--justification", "feedback the sample never holds", cwd=work)  # fmt: skip
+    sh(corpusctl, "batch", "approve", batch, "--approver", "priya.raman@example.com", cwd=work)
+    run = sh("dvc", "repro", cwd=work)
+    assert "Traceback" not in run.stdout + run.stderr
+
+    fate = pl.read_parquet(work / "data" / "published" / "fate.parquet").filter(pl.col("batch_id") == batch)
+    assert sorted(fate["line_no"]) == list(range(1, len(lines) + 1))
+    quarantined = fate.filter(pl.col("line_no") > len(good))
+    assert quarantined["outcome"].unique().to_list() == ["quarantined"]
+    for (_, rule), reason in zip(BROKEN, quarantined.sort("line_no")["reason"], strict=True):
+        assert reason.startswith(rule)
+    kept = set(fate.filter(pl.col("outcome") == "kept")["feedback_id"])
+    assert kept, "some unseen feedback should be published"
+
+    published = work / "data" / "published"
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(published.rglob("*.jsonl")))
+    assert not [value for value in PLANTED_PII if value in text]
+    lineage = pl.read_parquet(published / "lineage.parquet").filter(pl.col("batch_id") == batch)
+    assert set(lineage["feedback_id"]) >= kept
+    metrics = json.loads((work / "data" / "interim" / "publish" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["preference_skipped_blank_response"] > 0
+    for line in (published / "preference" / "train.jsonl").read_text(encoding="utf-8").splitlines():
+        example = json.loads(line)
+        assert example["rejected"] and example["chosen"]
