@@ -4,7 +4,8 @@ Reads what the gates let through (data/interim/gates/: examples.parquet, final_f
 report.json), the records dedup absorbed (data/interim/classify/<batch>.parquet) and the batch
 manifests, and writes:
   sft/{train,validation}.jsonl         {"example_id", "messages"}: defect fixes and endorsed responses
-  preference/{train,validation}.jsonl  {"example_id", "prompt", "chosen", "rejected"}: defect fixes
+  preference/{train,validation}.jsonl  {"example_id", "prompt", "chosen", "rejected"}: defect fixes whose
+                                       rated response is not blank and differs from the correction
   style/{train,validation}.jsonl       messages format, only when params classify.keep_style is true
   lineage.parquet  one row per (example, contributing raw record), absorbed duplicates included
   fate.parquet     the final fate of every raw line
