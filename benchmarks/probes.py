@@ -9,6 +9,7 @@ there (yet): a pipeline without a publish stage has no snapshot to sign, a clone
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import statistics
 import subprocess
@@ -239,6 +240,9 @@ def s3_throughput(workspace: Workspace, scratch: Path) -> S3Figures | Skipped:
     from corpus.remote import S3Remote, configure_s3_remote
 
     port = free_loopback_ports(1)[0]
+    # moto serves through werkzeug, which logs every request to stderr (thousands of lines per push)
+    # whatever `verbose` says; the benchmark's log is for its own progress.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     clone = scratch / "s3-clone"
