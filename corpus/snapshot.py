@@ -122,7 +122,7 @@ class BuiltSet:
     skipped_identical: int  # preference rows whose correction equals the response: no preference
     # Preference rows whose rated response is blank: a pair needs a non-empty `rejected` (contract
     # 5); the row still trains through its sft example.
-    skipped_blank_response: int = 0
+    skipped_blank_response: int
 
     def file_lines(self, split: str) -> pl.Series:
         # A file's lines are one run of the sorted frame: a slice, where a filter would copy them.

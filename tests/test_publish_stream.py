@@ -77,7 +77,7 @@ def test_a_repeated_id_across_chunks_is_refused(tmp_path: Path, monkeypatch: pyt
     # A chunk's check cannot see another chunk's ids: the set-wide check must.
     monkeypatch.setattr(snapshot, "_CHUNK", 1)
     [built] = [b for b in build_sets(split_rows([dict(GATED[0])]), keep_style=False) if b.spec.name == "sft"]
-    doubled = BuiltSet(built.spec, pl.concat([built.examples, built.examples]), built.sources, 0)
+    doubled = BuiltSet(built.spec, pl.concat([built.examples, built.examples]), built.sources, 0, 0)
     with pytest.raises(StageOutputError, match="written more than once"):
         publish_module().write_set(doubled, lambda name: tmp_path / name.replace("/", "-"))
 
