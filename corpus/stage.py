@@ -95,9 +95,18 @@ def check_output(df: pl.DataFrame, model: Any, *, where: str) -> pl.DataFrame:
 
 def _rules(column: Any) -> list[tuple[Any, ...]]:
     # What a column rule is. Not pandera's Column equality: that also compares the check function
-    # as resolved, which changes once a model has validated something.
+    # as resolved, which changes once a model has validated something. A custom check is told by
+    # its function's code; a built-in one (a dispatcher, no code) by its name and statistics. If a
+    # pandera release stops exposing `_check_fn` (private), no rule is known to be shared, so every
+    # rule runs again: slower, never weaker.
     return [
-        (check.name, check.error, repr(check.statistics), getattr(check._check_fn, "__code__", None), check.ignore_na)
+        (
+            check.name,
+            check.error,
+            repr(check.statistics),
+            getattr(check._check_fn, "__code__", None) if hasattr(check, "_check_fn") else object(),
+            check.ignore_na,
+        )
         for check in column.checks
     ]
 

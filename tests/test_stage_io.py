@@ -4,12 +4,15 @@ has already used in the process."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import polars as pl
 import pandera.polars as pa
 import pytest
 
 from corpus.errors import StageOutputError
-from corpus.stage import check_derived_output, check_output
+from corpus.stage import _rules, check_derived_output, check_output
 from schemas.balanced import BalancedFeedback
 from schemas.deduped import DedupedFeedback
 from tests.frames import curated_rows
@@ -75,3 +78,25 @@ def test_the_inherited_column_rules_are_not_run_again(rows: pl.DataFrame) -> Non
     assert check_derived_output(out, BalancedFeedback, base=DedupedFeedback, where="t").equals(out)
     with pytest.raises(StageOutputError, match="intent"):
         check_output(out, BalancedFeedback, where="t")
+
+
+
+class _HidesCheckFn:
+    """A pandera Check as a release without the private `_check_fn` would show it."""
+
+    def __init__(self, check: Any) -> None:
+        self._check = check
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_check_fn":
+            raise AttributeError(name)
+        return getattr(self._check, name)
+
+
+def test_without_pandera_s_private_check_function_no_rule_counts_as_shared() -> None:
+    """`_check_fn` is private: a pandera release without it must make every rule run again, not
+    make every rule look shared (and skipped)."""
+    column = BalancedFeedback.to_schema().columns["intent"]
+    assert column.checks and _rules(column) == _rules(column)
+    hidden = SimpleNamespace(checks=[_HidesCheckFn(check) for check in column.checks])
+    assert _rules(hidden) != _rules(hidden)
