@@ -17,9 +17,8 @@ import yaml
 
 from corpus.errors import CorpusError
 from corpus.governance import BatchManifest, Governance, load_document, sha256_file
-from corpus.paths import RepoPaths
+from corpus.paths import RepoPaths, check_batch_id
 
-_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _BATCH_LIST = re.compile(r"^batches:.*?(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
 
 
@@ -55,8 +54,7 @@ def add_batch(
     run_dvc: bool = True,
 ) -> Path:
     """Copy a raw export into data/raw/feedback/, DVC-track it, write its unapproved manifest, list it."""
-    if not _BATCH_ID.match(batch_id):
-        raise CorpusError(f"batch id {batch_id!r}: use letters, digits, '.', '_' and '-' only")
+    check_batch_id(batch_id, where="--batch-id")
     if not source_file.is_file():
         raise CorpusError(f"{source_file}: no such file")
     governance = Governance.load(paths)

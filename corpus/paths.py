@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+from corpus.errors import CorpusError
+
+# A batch id names files (data/raw/feedback/<id>.jsonl, data/interim/<stage>/<id>.parquet, ...): a
+# single safe path component, never "..", a slash or a leading dot.
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_batch_id(batch_id: object, *, where: str = "") -> str:
+    """`batch_id` if it is one; else a CorpusError naming `where` it came from."""
+    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
+        raise CorpusError(
+            f"{where + ': ' if where else ''}{batch_id!r} is not a batch id: use 1 to 128 letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit"
+        )
+    return batch_id
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -56,10 +73,10 @@ class RepoPaths:
         return [lock for lock in locks if lock.is_file()]
 
     def manifest(self, batch_id: str) -> Path:
-        return self.batches / f"{batch_id}.yaml"
+        return self.batches / f"{check_batch_id(batch_id)}.yaml"
 
     def raw_batch(self, batch_id: str) -> Path:
-        return self.raw_feedback / f"{batch_id}.jsonl"
+        return self.raw_feedback / f"{check_batch_id(batch_id)}.jsonl"
 
     def stage_dir(self, stage: str) -> Path:
         return self.interim / stage

@@ -15,7 +15,7 @@ import polars as pl
 import yaml
 
 from corpus.errors import CorpusError, StageInputError, StageOutputError
-from corpus.paths import RepoPaths, repo_root
+from corpus.paths import RepoPaths, check_batch_id, repo_root
 from schemas import SchemaError, SchemaErrors
 
 # Final outcomes of a raw line (DESIGN.md 4, the fate ledger).
@@ -41,7 +41,22 @@ def load_params(paths: RepoPaths) -> dict[str, Any]:
         params = yaml.safe_load(handle)
     if not isinstance(params, dict):
         raise CorpusError(f"{paths.params}: expected a mapping of stage name to settings")
+    # Batch ids become file names in every per-batch stage: each is checked before any is used.
+    batches = params.get("batches") or []
+    if not isinstance(batches, list):
+        raise CorpusError("params.yaml: batches must be a list of batch ids")
+    for batch_id in batches:
+        check_batch_id(batch_id, where="params.yaml: batches")
+    if repeated := sorted({b for b in batches if batches.count(b) > 1}):
+        raise CorpusError(f"params.yaml: batches lists {', '.join(repeated)} more than once")
     return params
+
+
+def batch_argument() -> str:
+    """The batch a per-batch stage runs on: DVC's foreach passes it (`python scripts/<stage>.py ${item}`)."""
+    if len(sys.argv) != 2:
+        raise CorpusError(f"usage: python {sys.argv[0]} BATCH_ID")
+    return check_batch_id(sys.argv[1], where="batch argument")
 
 
 def stage_params(params: Mapping[str, Any], stage: str) -> dict[str, Any]:

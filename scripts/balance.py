@@ -13,6 +13,7 @@ import polars as pl
 
 from corpus.errors import StageInputError
 from corpus.sampling import annotator_cap, stable_hash64
+from corpus.settings import BalanceSettings, stage_settings
 from corpus.stage import (
     DROPPED,
     check_derived_output,
@@ -23,7 +24,6 @@ from corpus.stage import (
     read_input,
     run,
     stage_metrics,
-    stage_params,
     write_outputs,
 )
 from schemas.balanced import BalancedFeedback
@@ -52,14 +52,14 @@ def _hash_rank(frame: pl.DataFrame, group: str, cut: pl.Expr, salt: str) -> pl.S
 
 def main() -> None:
     paths = paths_from_env()
-    params = stage_params(load_params(paths), STAGE)
+    settings = stage_settings(load_params(paths), BalanceSettings)
     rows = read_input(paths.stage_dir("dedup") / "examples.parquet", DedupedFeedback)
-    max_share = float(params["max_annotator_share"])
-    domain_caps: dict[str, int] = {str(k): int(v) for k, v in (params.get("domain_caps") or {}).items()}
+    max_share = settings.max_annotator_share
+    domain_caps = settings.domain_caps
 
     # The sampling works on a few narrow columns; the wide text columns are copied once, at the end.
     keys = rows.select(KEY_COLUMNS).with_row_index(ROW)
-    salt = f"balance:{params['seed']}"
+    salt = f"balance:{settings.seed}"
     domain_cap = pl.col("domain").replace_strict(domain_caps, default=None, return_dtype=pl.UInt32)
     ranked = keys.with_columns(_hash_rank(keys, "domain", domain_cap.is_not_null(), salt).alias("_in_domain"))
     over_domain_cap = (pl.col("_in_domain") > domain_cap).fill_null(False)

@@ -13,14 +13,14 @@ abstain band. Then each row's fate:
 
 from __future__ import annotations
 
-import sys
-
 import polars as pl
 
 from corpus.intent import IntentModel, classify_frame
+from corpus.settings import ClassifySettings, stage_settings
 from corpus.stage import (
     DROPPED,
     QUARANTINED,
+    batch_argument,
     check_output,
     fate_rows,
     load_params,
@@ -28,7 +28,6 @@ from corpus.stage import (
     read_input,
     run,
     stage_metrics,
-    stage_params,
     write_outputs,
 )
 from schemas.classified import ClassifiedFeedback
@@ -43,22 +42,22 @@ REVIEW_COLUMNS = [
 
 
 def main() -> None:
-    batch_id = sys.argv[1]
+    batch_id = batch_argument()
     paths = paths_from_env()
-    params = stage_params(load_params(paths), STAGE)
+    settings = stage_settings(load_params(paths), ClassifySettings)
     rows = read_input(paths.stage_dir("redact") / f"{batch_id}.parquet", RedactedFeedback)
     model = IntentModel.from_json((paths.stage_dir("train_intent") / "model.json").read_text(encoding="utf-8"))
 
     classified = classify_frame(
-        rows, model, abstain_below=float(params["abstain_below"]), defect_margin=float(params["defect_margin"])
+        rows, model, abstain_below=settings.abstain_below, defect_margin=settings.defect_margin
     )
     has_correction = pl.col("correction").str.strip_chars().str.len_chars().fill_null(0) > 0
     has_response = pl.col("response").str.strip_chars().str.len_chars() > 0
     intent = pl.col("intent")
     decided = classified.with_columns(
         pl.when((intent == "defect") & has_correction).then(pl.lit("defect_fix"))
-        .when((intent == "positive") & has_response & pl.lit(bool(params["keep_endorsed"]))).then(pl.lit("endorsed"))
-        .when((intent == "taste") & has_correction & pl.lit(bool(params["keep_style"]))).then(pl.lit("style"))
+        .when((intent == "positive") & has_response & pl.lit(settings.keep_endorsed)).then(pl.lit("endorsed"))
+        .when((intent == "taste") & has_correction & pl.lit(settings.keep_style)).then(pl.lit("style"))
         .alias("example_kind"),
         pl.when(intent == "abstain").then(pl.lit("intent_abstain"))
         .when(intent == "defect").then(pl.lit("defect_without_correction"))

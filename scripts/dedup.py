@@ -16,6 +16,7 @@ import polars as pl
 
 from corpus.dedup import dedup_frame
 from corpus.errors import CorpusError
+from corpus.settings import DedupSettings, stage_settings
 from corpus.stage import (
     DISTRIBUTION_COLUMNS,
     DROPPED,
@@ -28,7 +29,6 @@ from corpus.stage import (
     read_input,
     run,
     stage_metrics,
-    stage_params,
     write_outputs,
 )
 from schemas.classified import ClassifiedFeedback
@@ -40,11 +40,11 @@ STAGE = "dedup"
 LINE = ["batch_id", "line_no"]
 
 
-def representative_order(params: dict) -> list[tuple[str, bool]]:
+def representative_order(entries: list) -> list[tuple[str, bool]]:
     """params dedup.representative_order: [[column, descending], ...] over ClassifiedFeedback columns."""
     columns = ClassifiedFeedback.to_schema().columns
     order_by = []
-    for entry in params.get("representative_order") or []:
+    for entry in entries:
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], bool) and entry[0] in columns):
             raise CorpusError(
                 f"params.yaml: dedup.representative_order entry {entry!r} must be [column, descending] with a "
@@ -57,8 +57,8 @@ def representative_order(params: dict) -> list[tuple[str, bool]]:
 def main() -> None:
     paths = paths_from_env()
     all_params = load_params(paths)
-    params = stage_params(all_params, STAGE)
-    order_by = representative_order(params)
+    settings = stage_settings(all_params, DedupSettings)
+    order_by = representative_order(settings.representative_order)
     batches = list(all_params.get("batches") or [])
     inputs = [paths.stage_dir("classify") / f"{b}.parquet" for b in batches]
     # Every batch is validated whole, but only the columns dedup reads stay in memory: at 10M raw
@@ -84,12 +84,12 @@ def main() -> None:
         target_column="target",
         order_by=order_by,
         time_column="collected_at_utc",
-        threshold=float(params["near_duplicate_jaccard"]),
-        lsh_threshold=float(params["lsh_threshold"]),
-        num_perm=int(params["num_perm"]),
-        shingle_words=int(params["shingle_words"]),
-        conflict_threshold=float(params["conflict_jaccard_below"]),
-        conflict_action=str(params["conflict_action"]),
+        threshold=settings.near_duplicate_jaccard,
+        lsh_threshold=settings.lsh_threshold,
+        num_perm=settings.num_perm,
+        shingle_words=settings.shingle_words,
+        conflict_threshold=settings.conflict_jaccard_below,
+        conflict_action=settings.conflict_action,
     )
     # Only ids and verdicts are kept from here on: the compared texts are let go before the kept
     # rows' full records are read back.

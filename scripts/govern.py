@@ -9,14 +9,15 @@ was written by a model (unless params allow model-generated corrections, which s
 
 from __future__ import annotations
 
-import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
 from corpus.governance import Governance
+from corpus.settings import GovernSettings, stage_settings
 from corpus.stage import (
     DROPPED,
+    batch_argument,
     check_output,
     fate_rows,
     load_params,
@@ -24,7 +25,6 @@ from corpus.stage import (
     read_input,
     run,
     stage_metrics,
-    stage_params,
     write_outputs,
 )
 from schemas.fate import FateRow
@@ -35,15 +35,15 @@ STAGE = "govern"
 
 
 def main() -> None:
-    batch_id = sys.argv[1]
+    batch_id = batch_argument()
     paths = paths_from_env()
-    params = stage_params(load_params(paths), STAGE)
+    settings = stage_settings(load_params(paths), GovernSettings)
     governance = Governance.load(paths)
     rows = read_input(paths.stage_dir("ingest") / f"{batch_id}.parquet", IngestedFeedback)
 
     forbidden = sorted(name for name, s in governance.surfaces.surfaces.items() if s.training_use == "forbidden")
-    as_of = date.fromisoformat(str(params["as_of"]))
-    oldest = datetime.combine(as_of, datetime.min.time(), tzinfo=timezone.utc) - timedelta(days=int(params["retention_days"]))
+    as_of = settings.as_of
+    oldest = datetime.combine(as_of, datetime.min.time(), tzinfo=timezone.utc) - timedelta(days=settings.retention_days)
     revoked_annotators = {r.annotator_id: r.reason for r in governance.revocations.revocations if r.annotator_id}
     revoked_batches = {r.batch_id: r.reason for r in governance.revocations.revocations if r.batch_id}
 
@@ -58,7 +58,7 @@ def main() -> None:
         (
             "retention_expired",
             pl.col("collected_at_utc") < pl.lit(oldest),
-            f"collected before {oldest.date()} ({params['retention_days']} days before as_of {as_of})",
+            f"collected before {oldest.date()} ({settings.retention_days} days before as_of {as_of})",
         ),
         (
             "revoked_annotator",
@@ -71,7 +71,7 @@ def main() -> None:
             pl.col("batch_id").replace_strict(revoked_batches, default=None, return_dtype=pl.String),
         ),
     ]
-    if not params["include_model_generated"]:
+    if not settings.include_model_generated:
         rules.append(
             ("model_generated_correction", pl.col("content_origin") == "model_generated", "correction written by a model")
         )

@@ -8,15 +8,23 @@ Outputs under data/interim/ingest/: <batch>.parquet (valid rows), <batch>.quaran
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
+from corpus.errors import StageInputError
 from corpus.governance import Governance, check_manifest
-from corpus.ingest import RawLines, all_lines, apply_row_rules, parse_batch, recover_feedback_ids
+from corpus.ingest import (
+    RawLines,
+    all_lines,
+    apply_row_rules,
+    parse_batch,
+    recover_feedback_ids,
+)
+from corpus.settings import IngestSettings, stage_settings
 from corpus.stage import (
     QUARANTINED,
+    batch_argument,
     check_output,
     fate_rows,
     load_params,
@@ -24,7 +32,6 @@ from corpus.stage import (
     polars_schema,
     run,
     stage_metrics,
-    stage_params,
     write_outputs,
 )
 from schemas.fate import FateRow
@@ -36,12 +43,17 @@ STAGE = "ingest"
 
 
 def main() -> None:
-    batch_id = sys.argv[1]
+    batch_id = batch_argument()
     paths = paths_from_env()
-    params = stage_params(load_params(paths), STAGE)
+    settings = stage_settings(load_params(paths), IngestSettings)
     governance = Governance.load(paths)
     raw_path = paths.raw_batch(batch_id)
-    data = raw_path.read_bytes() if raw_path.is_file() else b""
+    if not raw_path.is_file():
+        raise StageInputError(
+            f"{raw_path}: missing, while params.yaml lists batch {batch_id}: fetch it (`dvc pull`), add it "
+            "(`corpusctl batch add`), or take it off the list"
+        )
+    data = raw_path.read_bytes()
 
     # Hashing the whole file releases the GIL, so it runs beside the per-line hashing of RawLines.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -49,7 +61,7 @@ def main() -> None:
         lines = RawLines(data)
         verdict = pending.result()
     if verdict.accepted:
-        parsed = parse_batch(lines, max_line_bytes=int(params["max_line_bytes"]))
+        parsed = parse_batch(lines, max_line_bytes=settings.max_line_bytes)
         valid, invalid = apply_row_rules(parsed.rows, registered_sources=sorted(governance.surfaces.surfaces))
         rejected = pl.concat([parsed.rejected, invalid]).sort("line_no")
     else:

@@ -26,11 +26,23 @@ from typing import Any
 
 import polars as pl
 
-from corpus.datacard import BatchEntry, DatasetInfo, SnapshotFacts, render_croissant, render_datacard
-from corpus.errors import CorpusError, GovernanceFileError, StageInputError, StageOutputError
+from corpus.datacard import (
+    BatchEntry,
+    DatasetInfo,
+    SnapshotFacts,
+    render_croissant,
+    render_datacard,
+)
+from corpus.errors import (
+    CorpusError,
+    GovernanceFileError,
+    StageInputError,
+    StageOutputError,
+)
 from corpus.gates.drift import snapshot_stats
 from corpus.governance import BatchManifest, load_document
 from corpus.merkle import merkle_root
+from corpus.settings import ClassifySettings, stage_settings
 from corpus.snapshot import (
     AbsorbedRecord,
     BuiltSet,
@@ -82,7 +94,7 @@ def main() -> None:
     all_params = load_params(paths)
     params = stage_params(all_params, STAGE)
     info = dataset_info(params)
-    keep_style = bool(stage_params(all_params, "classify").get("keep_style", False))
+    keep_style = stage_settings(all_params, ClassifySettings).keep_style
     batches = [str(b) for b in all_params.get("batches") or []]
 
     gates = paths.stage_dir("gates")

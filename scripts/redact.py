@@ -9,16 +9,16 @@ quarantined for a person (params redact.unsafe_action).
 
 from __future__ import annotations
 
-import sys
-
 import polars as pl
 
 from corpus.errors import CorpusError
 from corpus.governance import Governance
 from corpus.pii import PII_TYPES, redact_frame
+from corpus.settings import RedactSettings, stage_settings
 from corpus.stage import (
     DROPPED,
     QUARANTINED,
+    batch_argument,
     check_output,
     empty_fate,
     fate_rows,
@@ -27,7 +27,6 @@ from corpus.stage import (
     read_input,
     run,
     stage_metrics,
-    stage_params,
     write_outputs,
 )
 from schemas.fate import FateRow
@@ -39,9 +38,9 @@ UNSAFE_ACTIONS = {"drop": DROPPED, "quarantine": QUARANTINED}
 
 
 def main() -> None:
-    batch_id = sys.argv[1]
+    batch_id = batch_argument()
     paths = paths_from_env()
-    params = stage_params(load_params(paths), STAGE)
+    settings = stage_settings(load_params(paths), RedactSettings)
     governance = Governance.load(paths)
     rows = read_input(paths.stage_dir("govern") / f"{batch_id}.parquet", GovernedFeedback)
 
@@ -51,11 +50,11 @@ def main() -> None:
         messages_column="prompt",
         tenant_column="tenant_id",
         customer_names={tenant: t.customer_names for tenant, t in governance.tenants.tenants.items()},
-        default_region=str(params["default_phone_region"]),
-        engine=str(params["engine"]),
+        default_region=settings.default_phone_region,
+        engine=settings.engine,
     )
 
-    action = str(params["unsafe_action"])
+    action = settings.unsafe_action
     if action == "keep":
         unsafe, kept = redacted.clear(), redacted
     elif action in UNSAFE_ACTIONS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from corpus.sampling import stable_hash64
+from corpus.settings import SplitSettings, stage_settings
 from corpus.stage import (
     check_derived_output,
     empty_fate,
@@ -18,7 +19,6 @@ from corpus.stage import (
     read_input,
     run,
     stage_metrics,
-    stage_params,
     write_outputs,
 )
 from schemas.balanced import BalancedFeedback
@@ -30,12 +30,12 @@ _BUCKETS = 1_000_000
 
 def main() -> None:
     paths = paths_from_env()
-    params = stage_params(load_params(paths), STAGE)
+    settings = stage_settings(load_params(paths), SplitSettings)
     rows = read_input(paths.stage_dir("balance") / "examples.parquet", BalancedFeedback)
 
     grouped = rows.with_columns(pl.coalesce("session_id", "feedback_id").alias("split_group"))
-    bucket = stable_hash64(grouped["split_group"], salt=f"split:{params['seed']}") % _BUCKETS
-    threshold = int(float(params["validation_fraction"]) * _BUCKETS)
+    bucket = stable_hash64(grouped["split_group"], salt=f"split:{settings.seed}") % _BUCKETS
+    threshold = int(settings.validation_fraction * _BUCKETS)
     split = grouped.with_columns(
         pl.when(bucket < threshold).then(pl.lit("validation")).otherwise(pl.lit("train")).alias("split")
     ).select(SplitFeedback.to_schema().columns.keys())

@@ -10,16 +10,17 @@ from __future__ import annotations
 import polars as pl
 
 from corpus.intent import train_intent_model
-from corpus.stage import load_params, paths_from_env, run, stage_params, write_outputs
+from corpus.settings import TrainIntentSettings, stage_settings
+from corpus.stage import load_params, paths_from_env, run, write_outputs
 
 STAGE = "train_intent"
 
 
 def main() -> None:
     paths = paths_from_env()
-    params = stage_params(load_params(paths), STAGE)
+    settings = stage_settings(load_params(paths), TrainIntentSettings)
     seed = pl.read_ndjson(paths.seed / "intent_seed.jsonl", infer_schema_length=None)
-    model = train_intent_model(seed, seed_value=int(params["seed"]))
+    model = train_intent_model(seed, seed_value=settings.seed)
     out = paths.stage_dir(STAGE)
     labels = dict(seed.group_by("label").len().sort("label").iter_rows())
     write_outputs({out / "model.json": model.to_json(), out / "metrics.json": {"stage": STAGE, "seed_rows": seed.height, "labels": labels}})

@@ -11,29 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from corpus.errors import CorpusError
+from corpus.settings import Settings, parse_section
 
 ROW = "_row"
 
 
-class GateSettings(BaseModel):
-    # Every knob is spelt out in params.yaml; a typo or a missing key stops the stage with its name.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class GateSettings(Settings):
+    """A gate's section, `gates.<gate>:` in params.yaml."""
 
 
-SettingsT = TypeVar("SettingsT", bound=GateSettings)
+GateSettingsT = TypeVar("GateSettingsT", bound=GateSettings)
 
 
-def parse_settings(model: type[SettingsT], gates_params: Mapping[str, Any], gate: str) -> SettingsT:
-    section = gates_params.get(gate)
-    if not isinstance(section, Mapping):
-        raise CorpusError(f"params.yaml: missing section `gates.{gate}:`")
-    try:
-        return model.model_validate(dict(section))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"gates.{gate}.{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in exc.errors()
-        )
-        raise CorpusError(f"params.yaml: {problems}") from None
+def parse_settings(model: type[GateSettingsT], gates_params: Mapping[str, Any], gate: str) -> GateSettingsT:
+    return parse_section(model, gates_params.get(gate), f"gates.{gate}")
