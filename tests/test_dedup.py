@@ -583,7 +583,8 @@ def run_stage(root: Path, params: dict) -> subprocess.CompletedProcess[str]:
     [["no_such_column", True], ["collected_at_utc", "yes"], "collected_at_utc", ["collected_at_utc"]],
 )
 def test_a_bad_representative_order_is_named_not_a_traceback(tmp_path, entry) -> None:
-    result = run_stage(tmp_path, {"batches": [], "dedup": {"representative_order": [entry]}})
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text(encoding="utf-8"))
+    result = run_stage(tmp_path, {"batches": [], "dedup": {**params["dedup"], "representative_order": [entry]}})
     assert result.returncode == 1, result.stderr
     assert "dedup.representative_order" in result.stderr and repr(entry) in result.stderr
     assert "Traceback" not in result.stderr

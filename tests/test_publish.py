@@ -48,6 +48,7 @@ PUBLISH_CODE = [
     "schemas/classified.py",
     "schemas/fate.py",
 ]
+SHIPPED_PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
 TRICKY = 'Quote "this" \\ C:\\tmp\t\x01\x1f\x7f ü 😀 \u2028 e\u0301 </script>'
 DATASET = {
     "name": "feedback-corpus-test",
@@ -284,7 +285,7 @@ def make_repo(root: Path, gated: list[dict[str, Any]] = GATED, *, keep_style: bo
         (root / name).symlink_to(REPO_ROOT / name, target_is_directory=True)
     params = {
         "batches": ["b1", "b2"],
-        "classify": {"keep_style": keep_style},
+        "classify": {**SHIPPED_PARAMS["classify"], "keep_style": keep_style},
         "gates": {"drift": {"max_psi": 0.2, "max_js": 0.1}},
         "publish": {"version": "1.0", "date_published": None, "dataset": DATASET},
     }
