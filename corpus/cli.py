@@ -109,7 +109,9 @@ def batch_approve(
 
 @sample_app.command("generate")
 def sample_generate(
-    rows: Annotated[int, typer.Option(help="How many raw lines to write.")] = 5000,
+    rows: Annotated[
+        int, typer.Option(min=400, help="How many raw lines to write (at least 400: one of every planted case).")
+    ] = 5000,
     seed: Annotated[
         int, typer.Option(help="Random seed; the same seed gives byte-identical files.")
     ] = 20261122,
@@ -147,7 +149,13 @@ def remote_s3(
     check: Annotated[bool, typer.Option("--check/--no-check", help="Confirm bucket and credentials now.")] = True,
 ) -> None:
     """Configure an S3 DVC remote: shared settings in .dvc/config, credentials never in git."""
-    from corpus.remote import RemoteError, S3Keys, S3Remote, check_s3_remote, configure_s3_remote
+    from corpus.remote import (
+        RemoteError,
+        S3Keys,
+        S3Remote,
+        check_s3_remote,
+        configure_s3_remote,
+    )
 
     keys = S3Keys(access_key_id, typer.prompt("secret access key", hide_input=True)) if access_key_id else None
     root = _paths().root

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TypeGuard
 
 from corpus.errors import CorpusError
 
@@ -13,9 +14,13 @@ from corpus.errors import CorpusError
 _BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
+def is_batch_id(batch_id: object) -> TypeGuard[str]:
+    return isinstance(batch_id, str) and _BATCH_ID.fullmatch(batch_id) is not None
+
+
 def check_batch_id(batch_id: object, *, where: str = "") -> str:
     """`batch_id` if it is one; else a CorpusError naming `where` it came from."""
-    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
+    if not is_batch_id(batch_id):
         raise CorpusError(
             f"{where + ': ' if where else ''}{batch_id!r} is not a batch id: use 1 to 128 letters, digits, "
             "'.', '_' or '-', starting with a letter or digit"

@@ -415,6 +415,10 @@ def test_revoke_refuses_duplicates_and_ambiguity(clone: Path) -> None:
         clone, "revoke", "--annotator", "a-3", "--batch", "prod-b", "--reason", "x", "--by", "x@e.com"
     )
     assert both.exit_code == 2 and "exactly one of --annotator or --batch" in both.stderr
+    blank = corpusctl(clone, "revoke", "--annotator", " ", "--reason", "x", "--by", "x@e.com")
+    assert blank.exit_code == 2 and "--annotator must name an annotator_id" in blank.stderr
+    path_like = corpusctl(clone, "revoke", "--batch", "../prod-b", "--reason", "x", "--by", "x@e.com")
+    assert path_like.exit_code == 2 and "'../prod-b' is not a batch id" in path_like.stderr
 
     batch = corpusctl(
         clone, "revoke", "--batch", "prod-b", "--reason", "vendor contract ended", "--by", "x@e.com"

@@ -49,3 +49,10 @@ def test_help_does_not_import_the_heavy_libraries() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_a_sample_too_small_for_its_planted_cases_is_a_usage_error(tmp_path: Any) -> None:
+    result = runner.invoke(app, ["sample", "generate", "--rows", "-5", "--root", str(tmp_path)])
+    assert result.exit_code == 2 and "Invalid value for '--rows'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not any(tmp_path.iterdir())

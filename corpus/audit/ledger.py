@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from corpus.audit.errors import AuditUsageError
 from corpus.errors import GovernanceFileError
 from corpus.governance import NonEmpty, Revocation, Revocations, Sha256Hex, load_document
-from corpus.paths import RepoPaths
+from corpus.paths import RepoPaths, is_batch_id
 from corpus.snapshots import Registry, write_atomic
 
 TRAINING_RUNS = "training_runs"
@@ -121,6 +121,10 @@ def revoke(
         raise AuditUsageError("name exactly one of --annotator or --batch")
     if not reason.strip():
         raise AuditUsageError("--reason must say why (it is recorded and shown in every later audit)")
+    if annotator_id is not None and not annotator_id.strip():
+        raise AuditUsageError("--annotator must name an annotator_id")
+    if batch_id is not None and not is_batch_id(batch_id):
+        raise AuditUsageError(f"--batch {batch_id!r} is not a batch id (letters, digits, '.', '_', '-')")
     path = paths.governance_file("revocations")
     current = load_document(path, Revocations) if path.is_file() else Revocations()
     for earlier in current.revocations:
