@@ -1,7 +1,7 @@
 """What each stage's section of params.yaml may say, checked before the stage reads any data.
 
-params.yaml is written by people: a wrong value must stop the stage with the key, the value and the
-rule it breaks (`error: params.yaml: balance.max_annotator_share: Input should be greater than 0`),
+params.yaml is written by people: a wrong value must stop the stage with the key and the rule it
+breaks (`error: params.yaml: balance.max_annotator_share: Input should be greater than 0`),
 never with a traceback from deep inside the stage, and never be taken silently (a share of 2, a
 negative retention). Each model spells out every key of its section, so a misspelt key is an error
 too. The gates' sections have their models next to each gate (corpus/gates/), built on the same base.
