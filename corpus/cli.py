@@ -149,13 +149,7 @@ def remote_s3(
     check: Annotated[bool, typer.Option("--check/--no-check", help="Confirm bucket and credentials now.")] = True,
 ) -> None:
     """Configure an S3 DVC remote: shared settings in .dvc/config, credentials never in git."""
-    from corpus.remote import (
-        RemoteError,
-        S3Keys,
-        S3Remote,
-        check_s3_remote,
-        configure_s3_remote,
-    )
+    from corpus.remote import RemoteError, S3Keys, S3Remote, check_s3_remote, configure_s3_remote
 
     keys = S3Keys(access_key_id, typer.prompt("secret access key", hide_input=True)) if access_key_id else None
     root = _paths().root

@@ -13,21 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from corpus.errors import GovernanceFileError
-from corpus.paths import RepoPaths, is_batch_id, resolve_inside
+from corpus.paths import BATCH_ID_PATTERN, RepoPaths, resolve_inside
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-BatchId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+BatchId = Annotated[str, StringConstraints(pattern=f"^{BATCH_ID_PATTERN}$")]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -63,17 +55,10 @@ class Surfaces(_Document):
 
 class Revocation(_Document):
     annotator_id: NonEmpty | None = None
-    batch_id: str | None = None
+    batch_id: BatchId | None = None
     reason: NonEmpty
     revoked_at: datetime
     by: NonEmpty
-
-    @field_validator("batch_id")
-    @classmethod
-    def _a_batch_id(cls, value: str | None) -> str | None:
-        if value is not None and not is_batch_id(value):
-            raise ValueError(f"{value!r} is not a batch id (letters, digits, '.', '_', '-')")
-        return value
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> "Revocation":

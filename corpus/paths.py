@@ -11,7 +11,8 @@ from corpus.errors import CorpusError
 
 # A batch id names files (data/raw/feedback/<id>.jsonl, data/interim/<stage>/<id>.parquet, ...): a
 # single safe path component, never "..", a slash or a leading dot.
-_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+BATCH_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+_BATCH_ID = re.compile(BATCH_ID_PATTERN)
 
 
 def is_batch_id(batch_id: object) -> TypeGuard[str]:

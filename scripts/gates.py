@@ -17,15 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from corpus.errors import GateFailure
-from corpus.gates import (
-    ROW,
-    conservation,
-    contamination,
-    coverage,
-    drift,
-    parse_settings,
-    poisoning,
-)
+from corpus.gates import ROW, contamination, conservation, coverage, drift, parse_settings, poisoning
 from corpus.gates.report import GateReport, Overrides
 from corpus.gates.text import ExampleText
 from corpus.governance import Canaries, load_document

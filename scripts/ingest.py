@@ -14,13 +14,7 @@ import polars as pl
 
 from corpus.errors import StageInputError
 from corpus.governance import Governance, check_manifest
-from corpus.ingest import (
-    RawLines,
-    all_lines,
-    apply_row_rules,
-    parse_batch,
-    recover_feedback_ids,
-)
+from corpus.ingest import RawLines, all_lines, apply_row_rules, parse_batch, recover_feedback_ids
 from corpus.settings import IngestSettings, stage_settings
 from corpus.stage import (
     QUARANTINED,

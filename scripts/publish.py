@@ -26,19 +26,8 @@ from typing import Any
 
 import polars as pl
 
-from corpus.datacard import (
-    BatchEntry,
-    DatasetInfo,
-    SnapshotFacts,
-    render_croissant,
-    render_datacard,
-)
-from corpus.errors import (
-    CorpusError,
-    GovernanceFileError,
-    StageInputError,
-    StageOutputError,
-)
+from corpus.datacard import BatchEntry, DatasetInfo, SnapshotFacts, render_croissant, render_datacard
+from corpus.errors import CorpusError, GovernanceFileError, StageInputError, StageOutputError
 from corpus.gates.drift import snapshot_stats
 from corpus.governance import BatchManifest, load_document
 from corpus.merkle import merkle_root
