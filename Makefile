@@ -29,6 +29,6 @@ test: pull
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Every measurement at 100k and 1M rows; at 10M the pipeline and its floor only (the memory target).
-# About 70 minutes on 2 cores, and ~40 GB of disk while the 10M workspace exists.
+# About 45 minutes on 2 cores, and ~40 GB of disk while the 10M workspace exists.
 bench: setup
 	$(BIN)/python -m benchmarks.run --rows-list 100000,1000000,10000000 --full-up-to 1000000 --profile 3
