@@ -198,12 +198,17 @@ def test_planted_conflicting_corrections_are_caught(clone: Path) -> None:
 
 # ---- feedback the sample generator never writes --------------------------------------------------
 
-PLANTED_PII = ["jane.doe@corp.example", "+44 20 7946 0958", "DE89 3704 0044 0532 0130 00"]
+PLANTED_PII = [
+    "jane.doe@corp.example", "+44 20 7946 0958", "DE89 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE",
+    "5500-0000-0000-0004", "123-45-6789", "2001:db8:85a3::8a2e:370:7334", "first.last+tag@sub.example.co.uk",
+    "+33 1 42 68 53 00", "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+]  # fmt: skip
 UNSEEN_TEXTS = [
     "这个回答完全错了，请重新计算发票金额。", "مرحبا، الفاتورة غير صحيحة", "Ça ne marche pas — vraiment 🤦‍♀️",
     "e\u0301te\u0301 ﬁle ＦＵＬＬＷＩＤＴＨ", "", " ", "\t\n", "ok", "a" * 20_000, "```python\nprint('hi')\n```",
     "<script>alert(1)</script>", "\u200b\u200b", "🙂" * 300, "line1\r\nline2\rline3", "null", "-1e309",
     f"Call me at {PLANTED_PII[1]} or mail {PLANTED_PII[0]}", f"IBAN {PLANTED_PII[2]}, refund please",
+    *(f"my details: {value}. Why was I billed twice?" for value in PLANTED_PII[3:]),
 ]  # fmt: skip
 # Lines no parser accepts, or that break one rule of contract 3.1 each: (line, rule the quarantine names).
 BROKEN = [
