@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import shutil
 import subprocess
 import sys
@@ -222,8 +223,6 @@ BROKEN = [
 def unseen_feedback(rows: int, seed: int = 7) -> list[bytes]:
     """Contract-valid lines unlike the sample's: other scripts, blank and huge texts, long and
     system-led conversations, blank rated responses, every reason code, odd offsets, extra keys."""
-    import random
-
     rng = random.Random(seed)
 
     def text() -> str:
