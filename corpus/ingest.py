@@ -307,13 +307,15 @@ _FREE_TEXT_FIELDS = ["prompt", "response", "correction", "comment"]
 
 
 def apply_row_rules(
-    rows: pl.DataFrame, *, registered_sources: list[str]
+    rows: pl.DataFrame, *, registered_sources: list[str], batch_source: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split decoded rows into those that meet the contract and rejected (line_no, rule, detail).
 
     The contract's rules live in the pandera model `schemas.raw.RawFeedback`; each failing row is
-    reported once per broken rule as `column:check`. Two rules need context the model cannot hold:
-    the surface registry and uniqueness of feedback_id within the batch.
+    reported once per broken rule as `column:check`. Three rules need context the model cannot
+    hold: the surface registry, the batch's source (a row of a batch approved as one surface may
+    not claim another: a debug export's rows labelled prod_chat would otherwise train), and
+    uniqueness of feedback_id within the batch.
     """
     from pandera.errors import SchemaErrors
 
@@ -351,6 +353,17 @@ def apply_row_rules(
             "row",
             pl.lit("source:registered_surface").alias("rule"),
             pl.format("source {} is not in data/governance/surfaces.yaml", pl.col("source")).alias("detail"),
+        )
+    )
+    # An unregistered source is reported once, by the rule above.
+    foreign = keys.filter(pl.col("source").is_in(registered_sources) & (pl.col("source") != batch_source))
+    failures.append(
+        foreign.select(
+            "row",
+            pl.lit("source:batch_source").alias("rule"),
+            pl.format(
+                "source {} is not this batch's source {} (its approved manifest)", pl.col("source"), pl.lit(batch_source)
+            ).alias("detail"),
         )
     )
     repeated = keys.filter(pl.col("feedback_id").is_not_null() & ~pl.col("feedback_id").is_first_distinct())

@@ -56,7 +56,9 @@ def main() -> None:
         verdict = pending.result()
     if verdict.accepted:
         parsed = parse_batch(lines, max_line_bytes=settings.max_line_bytes)
-        valid, invalid = apply_row_rules(parsed.rows, registered_sources=sorted(governance.surfaces.surfaces))
+        valid, invalid = apply_row_rules(
+            parsed.rows, registered_sources=sorted(governance.surfaces.surfaces), batch_source=verdict.manifest.source
+        )
         rejected = pl.concat([parsed.rejected, invalid]).sort("line_no")
     else:
         # An unapproved batch contributes nothing; each of its lines carries the manifest's rule.

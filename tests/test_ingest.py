@@ -143,11 +143,12 @@ def test_overlong_line_is_quarantined_unread() -> None:
         ({"prompt": [{"role": "wizard", "content": "hi"}]}, "prompt:message_role_valid"),
         ({"prompt": [{"role": "user", "content": None}]}, "prompt:message_content_is_text"),
         ({"source": "unknown_surface"}, "source:registered_surface"),
+        ({"source": "staging_debug"}, "source:batch_source"),
     ],
 )
 def test_row_rules(overrides: dict, rule: str) -> None:
     parsed = parse_batch(_lines(good_record(1), good_record(2, **overrides)), max_line_bytes=10_000)
-    good, bad = apply_row_rules(parsed.rows, registered_sources=["prod_chat", "staging_debug"])
+    good, bad = apply_row_rules(parsed.rows, registered_sources=["prod_chat", "staging_debug"], batch_source="prod_chat")
     assert good["line_no"].to_list() == [1]
     assert bad["line_no"].to_list() == [2]
     assert rule in bad["rule"][0].split("; ")
@@ -155,7 +156,7 @@ def test_row_rules(overrides: dict, rule: str) -> None:
 
 def test_duplicate_feedback_id_in_batch_keeps_the_first() -> None:
     parsed = parse_batch(_lines(good_record(1), good_record(1)), max_line_bytes=10_000)
-    good, bad = apply_row_rules(parsed.rows, registered_sources=["prod_chat"])
+    good, bad = apply_row_rules(parsed.rows, registered_sources=["prod_chat"], batch_source="prod_chat")
     assert good["line_no"].to_list() == [1]
     assert bad["rule"].to_list() == ["feedback_id:unique"]
 

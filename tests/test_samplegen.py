@@ -209,7 +209,7 @@ def test_quarantined_lines_are_exactly_the_planted_ones(sample):
     found = {}
     for b in t["batches"]:
         parsed = parse_batch(paths.raw_batch(b["batch_id"]).read_bytes(), max_line_bytes=1_000_000)
-        _, bad = apply_row_rules(parsed.rows, registered_sources=registered)
+        _, bad = apply_row_rules(parsed.rows, registered_sources=registered, batch_source=b["source"])
         for row in [*parsed.rejected.iter_rows(named=True), *bad.iter_rows(named=True)]:
             found[(b["batch_id"], row["line_no"])] = row["rule"]
     assert found.keys() == expected.keys()

@@ -241,7 +241,8 @@ def unseen_feedback(rows: int, seed: int = 7) -> list[bytes]:
             "feedback_id": f"unseen-{i:05d}",
             "collected_at": f"2026-11-{rng.randint(10, 19)}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:07"
             + rng.choice(["Z", "+05:30", "-08:00", "+14:00", ".123456Z"]),
-            "source": rng.choice(["prod_chat", "partner_api", "vendor_acme", "eng_review", "staging_debug"]),
+            # Mostly the batch's own surface; a few rows claim another one.
+            "source": "vendor_acme" if rng.random() < 0.9 else rng.choice(["prod_chat", "staging_debug"]),
             "annotator_id": f"unseen-ann-{rng.randint(0, 30)}",
             "annotator_role": rng.choice(["end_user", "engineer", "vendor_annotator", "model"]),
             "guideline_version": rng.choice([None, "v2.3"]),
@@ -290,6 +291,11 @@ def test_unseen_feedback_runs_through_with_one_fate_per_line(clone: Path, tmp_pa
         assert reason.startswith(rule)
     kept = set(fate.filter(pl.col("outcome") == "kept")["feedback_id"])
     assert kept, "some unseen feedback should be published"
+    # A row may not claim another surface than the one its batch was approved as.
+    foreign = {r["feedback_id"] for r in map(json.loads, good) if r["source"] != "vendor_acme"}
+    claimed = fate.filter(pl.col("feedback_id").is_in(list(foreign)))
+    assert foreign and claimed.height == len(foreign)
+    assert claimed["reason"].str.contains("source:batch_source").all()
 
     published = work / "data" / "published"
     text = "".join(p.read_text(encoding="utf-8") for p in sorted(published.rglob("*.jsonl")))
