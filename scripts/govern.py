@@ -3,8 +3,8 @@
 A row is dropped, with the first rule it breaks as its fate, when: the data subject gave no
 training consent; its surface is registered for a purpose that forbids training (debugging);
 it is older than the retention window; its annotator or batch has been revoked; its correction
-was written by a model (unless params allow model-generated corrections, which stay tagged by
-`content_origin`).
+was written by a model (`content_origin: model_generated`, or an annotator whose role is `model`),
+unless params allow model-generated corrections, which stay tagged by `content_origin`.
 """
 
 from __future__ import annotations
@@ -73,7 +73,12 @@ def main() -> None:
     ]
     if not settings.include_model_generated:
         rules.append(
-            ("model_generated_correction", pl.col("content_origin") == "model_generated", "correction written by a model")
+            (
+                "model_generated_correction",
+                # An annotator that is a model writes model corrections, whatever content_origin says.
+                (pl.col("content_origin") == "model_generated") | (pl.col("annotator_role") == "model"),
+                "correction written by a model",
+            )
         )
 
     reason = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))

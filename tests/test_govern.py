@@ -34,7 +34,7 @@ def test_each_rule_drops_with_its_reason_and_first_rule_wins(tmp_path: Path) -> 
     records = [
         good_record(1),
         good_record(2, training_consent=False),
-        good_record(3, source="staging_debug"),
+        good_record(3, annotator_role="model"),  # a model's correction, whatever content_origin says
         good_record(4, collected_at="2025-01-03T08:00:00Z"),
         good_record(5, annotator_id="a-bad"),
         good_record(6, content_origin="model_generated"),
@@ -51,7 +51,7 @@ def test_each_rule_drops_with_its_reason_and_first_rule_wins(tmp_path: Path) -> 
     assert kept["effective_guideline_version"].to_list() == ["g-2026.10", "g-2026.11"]
     assert fate.select("line_no", "reason").rows() == [
         (2, "no_training_consent"),
-        (3, "surface_not_for_training"),
+        (3, "model_generated_correction"),
         (4, "retention_expired"),
         (5, "revoked_annotator"),
         (6, "model_generated_correction"),
@@ -59,6 +59,16 @@ def test_each_rule_drops_with_its_reason_and_first_rule_wins(tmp_path: Path) -> 
     ]
     assert fate.filter(pl.col("line_no") == 5)["detail"].item() == "planted trigger"
     assert set(fate["outcome"]) == {"dropped"}
+
+
+def test_a_batch_from_a_surface_not_for_training_contributes_nothing(tmp_path: Path) -> None:
+    """Its rows must claim its surface (ingest), and that surface is forbidden (govern)."""
+    paths = write_governance(tmp_path)
+    write_batch(paths, "debug-1", [good_record(1, source="staging_debug")], source="staging_debug")
+    _run(tmp_path, "ingest", "debug-1")
+    _run(tmp_path, "govern", "debug-1")
+    fate = pl.read_parquet(paths.stage_dir("govern") / "debug-1.fate.parquet")
+    assert fate.select("line_no", "reason").rows() == [(1, "surface_not_for_training")]
 
 
 def test_model_generated_corrections_can_be_included_by_param(tmp_path: Path) -> None:
