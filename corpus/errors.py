@@ -3,6 +3,11 @@ and a meaningful exit code instead of a traceback."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class CorpusError(Exception):
     """A problem with the user's input or workspace; the message says what to do."""
@@ -32,3 +37,13 @@ class GateFailure(CorpusError):
     """A safety gate refused the snapshot."""
 
     exit_code = 5
+
+
+def describe_invalid(error: ValidationError, *, under: str = "") -> str:
+    """A pydantic error as `field: problem; ...`, each field's path dotted below `under` (a section
+    of params.yaml, say); without `under`, an error of the whole document says "(document)"."""
+    parts = []
+    for item in error.errors():
+        where = ".".join([*([under] if under else []), *(str(p) for p in item["loc"])]) or "(document)"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)

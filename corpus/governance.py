@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from corpus.errors import GovernanceFileError
+from corpus.errors import GovernanceFileError, describe_invalid
 from corpus.paths import BATCH_ID_PATTERN, RepoPaths, resolve_inside
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -88,14 +88,6 @@ class Tenants(_Document):
 DocumentT = TypeVar("DocumentT", bound=BaseModel)
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "(document)"
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts)
-
-
 def load_document(path: Path, model: type[DocumentT]) -> DocumentT:
     """Parse one YAML document into `model`, or raise GovernanceFileError naming the file and field."""
     if not path.is_file():
@@ -109,7 +101,7 @@ def load_document(path: Path, model: type[DocumentT]) -> DocumentT:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise GovernanceFileError(f"{path}: {_describe(exc)}") from None
+        raise GovernanceFileError(f"{path}: {describe_invalid(exc)}") from None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, describe_invalid
 
 
 class Settings(BaseModel):
@@ -45,10 +45,7 @@ def parse_section(model: type[SettingsT], section: Any, name: str) -> SettingsT:
     try:
         return model.model_validate(dict(section))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join([name, *(str(p) for p in item['loc'])])}: {item['msg']}" for item in exc.errors()
-        )
-        raise CorpusError(f"params.yaml: {problems}") from None
+        raise CorpusError(f"params.yaml: {describe_invalid(exc, under=name)}") from None
 
 
 def stage_settings(params: Mapping[str, Any], model: type[SettingsT]) -> SettingsT:
