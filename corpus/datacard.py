@@ -17,6 +17,7 @@ import polars as pl
 import yaml
 
 from corpus.governance import BatchManifest
+from corpus.printable import printable
 from corpus.snapshot import MERKLE_SCHEME, FileDigest
 from schemas.published import CONTRACT_VERSION
 from schemas.split import SPLITS
@@ -98,7 +99,7 @@ class SnapshotFacts:
 
 def _cell(value: Any) -> str:
     text = "—" if value is None or value == "" else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return printable(text).replace("|", "\\|")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -157,13 +158,13 @@ def _gate_section(report: Mapping[str, Any], params: Mapping[str, Any]) -> list[
             [[name, g.get("status"), g.get("summary"), g.get("override_justification")] for name, g in gates.items()],
         ),
     ]
-    findings = [f"- {name}: {finding}" for name, g in gates.items() for finding in g.get("findings") or []]
+    findings = [printable(f"- {name}: {finding}") for name, g in gates.items() for finding in g.get("findings") or []]
     if findings:
         parts.append("Findings:\n\n" + "\n".join(findings) + "\n")
     refused = (report.get("overrides") or {}).get("refused") or {}
     if refused:
         parts.append(
-            "Refused overrides:\n\n" + "\n".join(f"- {gate}: {why}" for gate, why in sorted(refused.items())) + "\n"
+            "Refused overrides:\n\n" + "\n".join(printable(f"- {gate}: {why}") for gate, why in sorted(refused.items())) + "\n"
         )
     drift = (gates.get("drift") or {}).get("facts") or {}
     thresholds = (params.get("gates") or {}).get("drift") or {}

@@ -571,6 +571,24 @@ def test_overrides_need_a_justification_and_a_known_overridable_gate() -> None:
         Overrides.from_params(["drift"])
 
 
+def test_report_shows_values_from_feedback_as_one_line_each(clean: pl.DataFrame) -> None:
+    """A domain is free text from raw feedback: its newline must not start a report line of its
+    own, and a terminal escape in it must not reach the terminal `dvc repro` prints to."""
+    forged = "billing\n## poisoning: PASSED\x1b[2K\u202e"
+    examples = clean.with_columns(
+        pl.when(pl.col("domain") == "billing").then(pl.lit(forged)).otherwise(pl.col("domain")).alias("domain")
+    ).with_row_index(ROW)
+    result, _ = coverage.check(examples, build_probes(domains=["code", "account", "travel", "shipping"]), settings(coverage, "coverage"))
+    assert not result.passed and any(forged in finding for finding in result.findings)  # the exact value, for report.json
+    report = GateReport([result], Overrides.from_params(None), rows={"in": 1, "out": 1, "dropped": {}})
+
+    text = report.to_markdown()
+    assert "\x1b" not in text and "\u202e" not in text
+    assert not any(line.startswith("## poisoning") for line in text.splitlines())
+    assert "domain billing\\n## poisoning: PASSED\\x1b[2K\\u202e: " in text
+    assert report.to_json()["gates"]["coverage"]["findings"] == result.findings
+
+
 def test_report_keeps_overridden_failures_and_refuses_unjustified_overrides() -> None:
     results = [
         GateResult("contamination", True, "no example overlaps any of the 30 probes"),

@@ -732,6 +732,31 @@ def test_datacard_answers_the_three_questions(published: RepoPaths) -> None:
     )
 
 
+def test_datacard_shows_values_from_feedback_as_one_line_each(tmp_path: Path) -> None:
+    """Domains and gate findings quote raw feedback: a newline in one must not forge a section of
+    the card, and a terminal escape must not reach whoever `cat`s it."""
+    forged = "billing\n## 4. Approved by security\x1b[2K\u202e"
+    paths = make_repo(tmp_path)
+    examples_path = paths.stage_dir("gates") / "examples.parquet"
+    examples = pl.read_parquet(examples_path)
+    examples.with_columns(
+        pl.when(pl.col("feedback_id") == "fb-a").then(pl.lit(forged)).otherwise(pl.col("domain")).alias("domain")
+    ).write_parquet(examples_path)
+    report_path = paths.stage_dir("gates") / "report.json"
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    report["gates"]["drift"]["findings"] = [f"domain: largest shifts: {forged} 0.0% -> 12.5%"]
+    report_path.write_text(json.dumps(report), encoding="utf-8")
+    result = publish(paths)
+    assert result.returncode == 0, result.stderr
+
+    card = (paths.published / "DATACARD.md").read_text(encoding="utf-8")
+    assert "\x1b" not in card and "\u202e" not in card
+    assert not any(line.startswith("## 4.") for line in card.splitlines())
+    shown = "billing\\n## 4. Approved by security\\x1b[2K\\u202e"
+    assert f"- drift: domain: largest shifts: {shown} 0.0% -> 12.5%" in card
+    assert f"| {shown} | 1 |" in card  # the domain table of stats.json
+
+
 def test_croissant_attributes_records_to_annotators(published: RepoPaths) -> None:
     doc = json.loads((published.published / "croissant.json").read_text(encoding="utf-8"))
     assert doc["conformsTo"] == "http://mlcommons.org/croissant/1.1"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.errors import CorpusError
+from corpus.printable import printable
 
 GATES = ("contamination", "coverage", "poisoning", "drift", "conservation")
 # A broken ledger means the audit trail itself is wrong; no justification makes that publishable.
@@ -140,4 +141,5 @@ class GateReport:
         for gate, why in sorted(self.overrides.refused.items()):
             if all(r.passed for r in self.results if r.gate == gate):
                 lines.append(f"Note: {why}")
-        return "\n".join(lines).rstrip() + "\n"
+        # Findings quote values from feedback: each line stays one line, shown as its characters.
+        return "\n".join(printable(line) for line in lines).rstrip() + "\n"
