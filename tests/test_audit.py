@@ -31,6 +31,7 @@ import yaml
 from dvc.repo import Repo
 from typer.testing import CliRunner, Result
 
+from corpus.audit import render
 from corpus.cli import app
 from corpus.errors import GovernanceFileError
 from corpus.governance import Revocations, load_document
@@ -908,3 +909,20 @@ def test_append_keeps_a_hand_written_list_and_its_comments(tmp_path: Path) -> No
             path, "revocations", {"reason": "names nobody", "revoked_at": "x", "by": "y"}, Revocations
         )
     assert [r.batch_id for r in load_document(path, Revocations).revocations] == [None, "b-9"]
+
+
+def test_text_output_shows_values_from_feedback_without_their_terminal_escapes(capsys: pytest.CaptureFixture[str]) -> None:
+    """A prompt or comment is typed by anyone: an ANSI sequence in it must not reach the auditor's
+    terminal (it could erase a line or forge a hyperlink), nor rich markup be interpreted."""
+    forged = "fb-1\x1b[2K\rall clear \x1b]8;;https://evil.example\x07click\x1b]8;;\x07 [red]x[/red]\u202e"
+    render.record(
+        {
+            "feedback_id": forged,
+            "snapshots": [],
+            "workspace": [{"stage": "ingest", "outcome": "quarantined", "reason": "r", "detail": forged, "file": "f"}],
+        }
+    )
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out and "\r" not in out
+    assert "fb-1\\x1b[2K\\rall clear \\x1b]8;;https://evil.example\\x07click" in out
+    assert "[red]x[/red]" in out

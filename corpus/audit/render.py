@@ -15,6 +15,8 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
+from corpus.printable import printable
+
 _PREVIEW = 160
 _LISTED = 50
 
@@ -25,7 +27,9 @@ def console() -> Console:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else escape(str(value))
+    # Values come from feedback (prompts, ids, comments): rich markup in them is escaped, and so
+    # are terminal escapes and direction overrides, which rich passes through to the terminal.
+    return "" if value is None else escape(printable(str(value)))
 
 
 def _table(columns: Iterable[str], rows: Iterable[Iterable[Any]], title: str | None = None) -> Padding:
