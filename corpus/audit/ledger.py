@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from corpus.audit.errors import AuditUsageError
-from corpus.errors import GovernanceFileError
+from corpus.errors import GovernanceFileError, describe_invalid
 from corpus.governance import NonEmpty, Revocation, Revocations, Sha256Hex, load_document
 from corpus.paths import RepoPaths, is_batch_id
 from corpus.snapshots import Registry, write_atomic
@@ -99,7 +99,7 @@ def append_entry(path: Path, key: str, entry: Mapping[str, Any], model: type[Bas
     try:
         model.model_validate(yaml.safe_load(updated))
     except ValidationError as exc:
-        raise GovernanceFileError(f"{path}: the new entry would make the file invalid: {exc}") from None
+        raise GovernanceFileError(f"{path}: the new entry would make the file invalid: {describe_invalid(exc)}") from None
     write_atomic(path, updated)
 
 
