@@ -145,7 +145,8 @@ def _placeholder(pii_type: str) -> Callable[[Iterable[str]], list[ValidatedRepla
 
 
 # ---------------------------------------------------------------------------------------------
-# SECRET: provider tokens with a fixed shape, PEM private keys, JWTs, then key=value assignments
+# SECRET: provider tokens with a fixed shape, PEM private keys, JWTs, key=value assignments, and
+# passwords in URLs
 # ---------------------------------------------------------------------------------------------
 
 _PROVIDER_SECRET_PATTERN = "|".join(
@@ -257,6 +258,27 @@ def _validate_assignment(candidate: str) -> list[ValidatedReplacement]:
     if not (len(value) >= 6 if is_password else _looks_generated(value)):
         return []
     return [(head + value, head + PLACEHOLDERS["SECRET"])]
+
+
+# The password of a URL's userinfo (RFC 3986 3.2.1), as in connection strings pasted into bug
+# reports: postgres://app:S3cret@10.1.2.3/db, redis://:pass@cache:6379. The user and host stay; an
+# '@' inside the password (unencoded, as people write it) belongs to it: the last '@' before the
+# path ends the userinfo.
+_URL_CREDENTIAL_PATTERN = _B + r"[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/?#@\[\]]*:[^\s/?#]+@"
+_URL_CREDENTIAL_SPLIT = re.compile(r"^(?P<head>[^:]+://[^:]*:)(?P<password>.+)@$")
+# Unlike an assignment's value, a password may hold brackets; only a template's shape is skipped.
+_URL_PASSWORD_TEMPLATE = re.compile(r"^(?:[$%{<]|\*+$|x+$)", re.IGNORECASE)
+
+
+def _validate_url_credential(candidate: str) -> list[ValidatedReplacement]:
+    split = _URL_CREDENTIAL_SPLIT.match(candidate)
+    if split is None:
+        return []
+    password = split.group("password")
+    # Documentation and templates: user:password@, :${DB_PASS}@, :{{ pw }}@, :<password>@, :****@.
+    if password.casefold() in _NON_SECRET_WORDS or _URL_PASSWORD_TEMPLATE.match(password):
+        return []
+    return [(candidate, split.group("head") + PLACEHOLDERS["SECRET"] + "@")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -469,6 +491,7 @@ def _detectors(default_region: str) -> tuple[_Detector, ...]:
     return (
         _Detector("SECRET", _PROVIDER_SECRET_PATTERN, _validate_provider_secret),
         _Detector("SECRET", _ASSIGNMENT_PATTERN, _validate_assignment),
+        _Detector("SECRET", _URL_CREDENTIAL_PATTERN, _validate_url_credential),
         _Detector("EMAIL", _EMAIL_PATTERN, _validate_email),
         _Detector("IBAN", _IBAN_PATTERN, _validate_iban),
         _Detector("NATIONAL_ID", _NATIONAL_ID_PATTERN, _validate_national_id),

@@ -292,6 +292,11 @@ TYPED_EXAMPLES: list[tuple[str, str, str]] = [
     ("SECRET", "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
     ("SECRET", "password: Tr0ub4dor&3 on staging", "Tr0ub4dor&3"),
     ("SECRET", 'config {"api_key": "Zx81Kq93LmP0wE7rT2yUqQ"}', "Zx81Kq93LmP0wE7rT2yUqQ"),
+    # Passwords in connection strings: the user and host stay readable.
+    ("SECRET", "DATABASE_URL=postgresql://svc_user:pa55w0rd!@db-prod:5432/main", "pa55w0rd!"),
+    ("SECRET", "cache is redis://:hunter22@cache.internal:6379/0 today", "hunter22"),
+    ("SECRET", "mongodb+srv://alice:Tr0ub4dor&3@cluster0.example.net/test?w=1", "Tr0ub4dor&3"),
+    ("SECRET", "git clone https://oauth2:p@ss(w)rd@gitlab.example.com/g/r.git", "p@ss(w)rd"),
 ]
 
 
@@ -345,6 +350,8 @@ def test_jwt_and_pem_private_key_are_secrets() -> None:
         "ip 999.12.1.3 is no address",  # octet above 255
         "api_key=YOUR_API_KEY_HERE and token: expired",  # placeholders and words, not secrets
         "password = os.environ['DB_PASSWORD']",  # a reference, not a literal
+        "DATABASE_URL=postgres://app:${DB_PASSWORD}@db-prod/app",  # a template, not a password
+        "see http://example.com/a:b@c for the syntax",  # ':' and '@' in a path are no userinfo
     ],
 )
 def test_candidates_failing_their_validator_are_kept(text: str) -> None:
