@@ -146,7 +146,7 @@ def _placeholder(pii_type: str) -> Callable[[Iterable[str]], list[ValidatedRepla
 
 # ---------------------------------------------------------------------------------------------
 # SECRET: provider tokens with a fixed shape, PEM private keys, JWTs, key=value assignments, and
-# passwords in URLs
+# the password of user:password pairs
 # ---------------------------------------------------------------------------------------------
 
 _PROVIDER_SECRET_PATTERN = "|".join(
@@ -162,6 +162,11 @@ _PROVIDER_SECRET_PATTERN = "|".join(
         _B + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}" + _B,  # Stripe secret/restricted
         _B + r"AIza[0-9A-Za-z_-]{35}",  # Google API key
         _B + r"sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}",  # OpenAI / Anthropic style keys
+        _B + r"glpat-[A-Za-z0-9_-]{20,}",  # GitLab personal access token
+        _B + r"npm_[A-Za-z0-9]{36}" + _B,  # npm access token
+        _B + r"hf_[A-Za-z0-9]{30,}" + _B,  # Hugging Face token
+        _B + r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}",  # PyPI API token (a macaroon for pypi.org)
+        _B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _B,  # SendGrid API key
         # JWT: three base64url segments, header and payload are JSON objects ("eyJ" = '{"').
         _B + r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{8,}",
     ]
@@ -260,25 +265,58 @@ def _validate_assignment(candidate: str) -> list[ValidatedReplacement]:
     return [(head + value, head + PLACEHOLDERS["SECRET"])]
 
 
-# The password of a URL's userinfo (RFC 3986 3.2.1), as in connection strings pasted into bug
-# reports: postgres://app:S3cret@10.1.2.3/db, redis://:pass@cache:6379. The user and host stay; an
-# '@' inside the password (unencoded, as people write it) belongs to it: the last '@' before the
-# path ends the userinfo.
-_URL_CREDENTIAL_PATTERN = _B + r"[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/?#@\[\]]*:[^\s/?#]+@"
-_URL_CREDENTIAL_SPLIT = re.compile(r"^(?P<head>[^:]+://[^:]*:)(?P<password>.+)@$")
-# Unlike an assignment's value, a password may hold brackets; only a template's shape is skipped.
-_URL_PASSWORD_TEMPLATE = re.compile(r"^(?:[$%{<]|\*+$|x+$)", re.IGNORECASE)
+# User and password pairs, whose password is redacted and the rest kept readable:
+# - a URL's userinfo (RFC 3986 3.2.1), as in connection strings pasted into bug reports:
+#   postgres://app:S3cret@10.1.2.3/db, redis://:pass@cache:6379. An '@' inside the password
+#   (unencoded, as people write it) belongs to it: the last '@' before the path ends the userinfo;
+# - a -u / --user user:password option (curl's), except docker's -u uid:gid and user:group;
+# - an HTTP Basic credential, base64 of "user:password" (RFC 7617).
+_CREDENTIAL_PAIR_PATTERN = "|".join(
+    [
+        _B + r"[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/?#@\[\]]*:[^\s/?#]+@",
+        # From the option on, not from "curl": a candidate spanning the command line would be
+        # replaced whole and hide the e-mails and IPs in it from their own detectors.
+        r"(?:^|[ \t])(?:-u|--user)[ \t=]+[\"']?[^\s:\"']+:[^\s\"']+",
+        _B + r"(?i:basic)[ \t]+[A-Za-z0-9+/]{8,}={0,2}",
+    ]
+)
+_URL_USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:]*:)(?P<password>.+)@$")
+_USER_OPTION = re.compile(r"^(?P<head>[ \t]?(?:-u|--user)[ \t=]+[\"']?(?P<user>[^\s:\"']+):)(?P<password>.+)$")
+_BASIC_AUTH = re.compile(r"^(?P<head>basic[ \t]+)(?P<encoded>[A-Za-z0-9+/]+={0,2})$", re.IGNORECASE)
+# Unlike an assignment's value, a password may hold brackets; only a template's shape is skipped:
+# user:password@, :${DB_PASS}@, -u $USER:$TOKEN, :<password>@, :****@.
+_PASSWORD_TEMPLATE = re.compile(r"^(?:[$%{<]|\*+$|x+$)", re.IGNORECASE)
 
 
-def _validate_url_credential(candidate: str) -> list[ValidatedReplacement]:
-    split = _URL_CREDENTIAL_SPLIT.match(candidate)
-    if split is None:
+def _is_literal_password(password: str) -> bool:
+    return password.casefold() not in _NON_SECRET_WORDS and not _PASSWORD_TEMPLATE.match(password)
+
+
+def _validate_credential_pair(candidate: str) -> list[ValidatedReplacement]:
+    basic = _BASIC_AUTH.match(candidate)
+    if basic is not None:
+        try:
+            decoded = base64.b64decode(basic.group("encoded"), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return []
+        _, colon, password = decoded.partition(":")
+        # "Basic plan", "basic knowledge": a word is no base64 of a printable user:password.
+        if not (colon and password and decoded.isprintable() and _is_literal_password(password)):
+            return []
+        return [(candidate, basic.group("head") + PLACEHOLDERS["SECRET"])]
+    url = _URL_USERINFO.match(candidate)
+    if url is not None:
+        if not _is_literal_password(url.group("password")):
+            return []
+        return [(candidate, url.group("head") + PLACEHOLDERS["SECRET"] + "@")]
+    option = _USER_OPTION.match(candidate)
+    if option is None or not _is_literal_password(password := option.group("password")):
         return []
-    password = split.group("password")
-    # Documentation and templates: user:password@, :${DB_PASS}@, :{{ pw }}@, :<password>@, :****@.
-    if password.casefold() in _NON_SECRET_WORDS or _URL_PASSWORD_TEMPLATE.match(password):
+    user = option.group("user")
+    # docker run -u 1000:1000 / --user root:root name a user and group, not a password.
+    if password == user or (user.isdigit() and password.isdigit()):
         return []
-    return [(candidate, split.group("head") + PLACEHOLDERS["SECRET"] + "@")]
+    return [(candidate, option.group("head") + PLACEHOLDERS["SECRET"])]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,7 +529,7 @@ def _detectors(default_region: str) -> tuple[_Detector, ...]:
     return (
         _Detector("SECRET", _PROVIDER_SECRET_PATTERN, _validate_provider_secret),
         _Detector("SECRET", _ASSIGNMENT_PATTERN, _validate_assignment),
-        _Detector("SECRET", _URL_CREDENTIAL_PATTERN, _validate_url_credential),
+        _Detector("SECRET", _CREDENTIAL_PAIR_PATTERN, _validate_credential_pair),
         _Detector("EMAIL", _EMAIL_PATTERN, _validate_email),
         _Detector("IBAN", _IBAN_PATTERN, _validate_iban),
         _Detector("NATIONAL_ID", _NATIONAL_ID_PATTERN, _validate_national_id),

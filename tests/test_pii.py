@@ -297,6 +297,12 @@ TYPED_EXAMPLES: list[tuple[str, str, str]] = [
     ("SECRET", "cache is redis://:hunter22@cache.internal:6379/0 today", "hunter22"),
     ("SECRET", "mongodb+srv://alice:Tr0ub4dor&3@cluster0.example.net/test?w=1", "Tr0ub4dor&3"),
     ("SECRET", "git clone https://oauth2:p@ss(w)rd@gitlab.example.com/g/r.git", "p@ss(w)rd"),
+    ("SECRET", "curl -u deploy:S3cr3tPa55 https://api.example.com/v1", "S3cr3tPa55"),
+    ("SECRET", "Authorization: Basic dXNlcjpTM2NyM3RQYXNzd29yZA== was sent", "dXNlcjpTM2NyM3RQYXNzd29yZA=="),
+    ("SECRET", "npm token npm_" + "a1B2c3D4e5F6" * 3 + " leaked", "npm_" + "a1B2c3D4e5F6" * 3),
+    ("SECRET", "GITLAB_TOKEN glpat-Zx81Kq93LmP0wE7rT2yU", "glpat-Zx81Kq93LmP0wE7rT2yU"),
+    ("SECRET", "hf token hf_" + "AbCdEfGhIjKlMnOpQr" * 2, "hf_" + "AbCdEfGhIjKlMnOpQr" * 2),
+    ("SECRET", "SG." + "k" * 22 + "." + "Q7" * 21 + "x in the env", "SG." + "k" * 22 + "." + "Q7" * 21 + "x"),
 ]
 
 
@@ -352,12 +358,24 @@ def test_jwt_and_pem_private_key_are_secrets() -> None:
         "password = os.environ['DB_PASSWORD']",  # a reference, not a literal
         "DATABASE_URL=postgres://app:${DB_PASSWORD}@db-prod/app",  # a template, not a password
         "see http://example.com/a:b@c for the syntax",  # ':' and '@' in a path are no userinfo
+        "Basic plan costs 10 EUR, basic knowledge of SQL",  # no base64 of a user:password
+        "docker run -u 1000:1000 --user root:root app",  # uid:gid and user:group
+        "curl -u $USER:$TOKEN https://api.example.com",  # variables, not literals
     ],
 )
 def test_candidates_failing_their_validator_are_kept(text: str) -> None:
     out = redact(frame([text]))
     assert out["response"].to_list() == [text]
     assert out["pii_counts"].to_list() == [ZERO_COUNTS]
+
+
+def test_a_password_option_leaves_the_rest_of_the_command_line_to_the_other_detectors() -> None:
+    # Candidates are replaced whole: one that spanned the command from "curl" on would hide the
+    # e-mail and the IP in it.
+    text = "curl -H 'From: jane@example.com' https://10.2.3.4/x -u svc:b9x!Qz https://u:pw99z@h/"
+    out = redact(frame([text])).row(0, named=True)
+    assert out["response"] == "curl -H 'From: <EMAIL>' https://<IP>/x -u svc:<SECRET> https://u:<SECRET>@h/"
+    assert out["pii_counts"] == counts(EMAIL=1, IP=1, SECRET=2)
 
 
 def test_grouped_values_are_found_inside_greedy_candidates() -> None:
