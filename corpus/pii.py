@@ -38,9 +38,9 @@ still contains one of:
    also long tracking numbers and millisecond timestamps), unless it follows '.', '-', '/' or ':'
    (the fraction of a float, the last group of a UUID, a path segment);
 4. id context: ssn, social security, itin, national insurance, nino, passport, tax id,
-   personnummer, codice fiscale, dni, nie, nir, bsn, pesel or steuer id followed within 20
-   non-digit characters by a run of 6 or more digits (spaces/dashes allowed) that no validator
-   accepted;
+   personnummer, codice fiscale, dni, nie, nir, bsn, pesel, steuer id, social insurance, aadhaar,
+   nhs number or tax file number followed within 20 non-digit characters by a run of 6 or more
+   digits (spaces/dashes allowed) that no validator accepted;
 5. phone context: phone, tel, telephone, mobile, cell, fax, whatsapp, call me or text me followed
    within 16 non-digit characters by 7 or more digits (a local number without an area code, or one
    phonenumbers rejects for ``default_region``).
@@ -64,11 +64,20 @@ import phonenumbers
 import polars as pl
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
+from stdnum.au import tfn as au_tfn
+from stdnum.br import cpf as br_cpf
+from stdnum.ca import sin as ca_sin
+from stdnum.de import idnr as de_idnr
+from stdnum.dk import cpr as dk_cpr
 from stdnum.es import dni as es_dni
 from stdnum.es import nie as es_nie
 from stdnum.fi import hetu as fi_hetu
 from stdnum.fr import nir as fr_nir
+from stdnum.gb import nhs as gb_nhs
+from stdnum.in_ import aadhaar as in_aadhaar
 from stdnum.it import codicefiscale as it_codicefiscale
+from stdnum.nl import bsn as nl_bsn
+from stdnum.pl import pesel as pl_pesel
 from stdnum.se import personnummer as se_personnummer
 from stdnum.us import ssn as us_ssn
 
@@ -360,7 +369,8 @@ def _validate_iban(candidate: str) -> list[ValidatedReplacement]:
 
 
 # ---------------------------------------------------------------------------------------------
-# NATIONAL_ID: US SSN, UK NINO, ES DNI/NIE, IT codice fiscale, FR NIR, SE personnummer, FI HETU
+# NATIONAL_ID: US SSN, UK NINO, ES DNI/NIE, IT codice fiscale, FR NIR, SE personnummer, FI HETU,
+# BR CPF; after their name: CA SIN, NL BSN, PL PESEL, IN Aadhaar, GB NHS, DE IdNr, DK CPR, AU TFN
 # ---------------------------------------------------------------------------------------------
 
 # Digits joined by dashes before or after are taken into the candidate so that it then fails
@@ -379,6 +389,7 @@ _NATIONAL_ID_PATTERN = (
             r"[12] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}",  # FR NIR
             r"(?:[0-9]{2})?[0-9]{6}[-+][0-9]{4}",  # SE personnummer
             r"[0-9]{6}[-+A-FU-Y][0-9]{3}[0-9A-Y]",  # FI HETU
+            r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}",  # BR CPF, formatted
         ]
     )
     + r")(?:-[0-9]+)?"
@@ -410,6 +421,7 @@ _NATIONAL_ID_VALIDATORS: tuple[Callable[[str], bool], ...] = (
     fr_nir.is_valid,
     se_personnummer.is_valid,
     fi_hetu.is_valid,
+    br_cpf.is_valid,
 )
 
 
@@ -417,6 +429,37 @@ def _validate_national_id(candidate: str) -> list[ValidatedReplacement]:
     if any(is_valid(candidate) for is_valid in _NATIONAL_ID_VALIDATORS):
         return [(candidate, PLACEHOLDERS["NATIONAL_ID"])]
     return []
+
+
+# Ids that are bare runs of digits, too common to take without their name: "BSN 111222333",
+# "Aadhaar 4991 1866 5246", "NHS number 943 476 5919". The name, then up to 20 characters that
+# are no digit, then the digits (spaces, dots and dashes between groups); the name picks the
+# validator, and only the number is replaced, so "BSN <NATIONAL_ID>" still says what was there.
+_NAMED_IDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    (r"social insurance|sin", ca_sin.is_valid),
+    (r"bsn|burgerservicenummer", nl_bsn.is_valid),
+    (r"pesel", pl_pesel.is_valid),
+    (r"aadhaa?r", in_aadhaar.is_valid),
+    (r"cpf", br_cpf.is_valid),
+    (r"nhs", gb_nhs.is_valid),
+    (r"steuer[- ]?id|steueridentifikationsnummer|idnr", de_idnr.is_valid),
+    (r"cpr", dk_cpr.is_valid),
+    (r"tfn|tax file", au_tfn.is_valid),
+)
+_NAMED_ID_VALIDATORS = tuple((re.compile(name, re.IGNORECASE), is_valid) for name, is_valid in _NAMED_IDS)
+_ID_NAMES = "|".join(name for name, _ in _NAMED_IDS)
+_NAMED_ID_PATTERN = r"(?i)" + _B + r"(?:" + _ID_NAMES + r")" + _B + r"[^0-9\n]{0,20}[0-9](?:[ .-]?[0-9]){7,12}" + _B
+_NAMED_ID_NAME = re.compile(r"^(?:" + _ID_NAMES + r")", re.IGNORECASE)
+_ID_DIGIT_GROUP = re.compile(r"[0-9]+")
+
+
+def _validate_named_id(candidate: str) -> list[ValidatedReplacement]:
+    name = _NAMED_ID_NAME.match(candidate)
+    if name is None:
+        return []
+    is_valid = next(check for pattern, check in _NAMED_ID_VALIDATORS if pattern.fullmatch(name.group(0)))
+    # What follows the name holds no digit before the number, so the digit groups are the number's.
+    return _placeholder("NATIONAL_ID")(_group_windows(candidate[name.end() :], _ID_DIGIT_GROUP, is_valid))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,6 +576,7 @@ def _detectors(default_region: str) -> tuple[_Detector, ...]:
         _Detector("EMAIL", _EMAIL_PATTERN, _validate_email),
         _Detector("IBAN", _IBAN_PATTERN, _validate_iban),
         _Detector("NATIONAL_ID", _NATIONAL_ID_PATTERN, _validate_national_id),
+        _Detector("NATIONAL_ID", _NAMED_ID_PATTERN, _validate_named_id),
         _Detector("CARD", _CARD_PATTERN, _validate_card),
         _Detector("IP", _IP_PATTERN, _validate_ip),
         _Detector("PHONE", _PHONE_PATTERN, _phone_validator(default_region)),
@@ -549,9 +593,12 @@ _AT = r"(?:[\[({<]\s*at\s*[\])}>]|\s+at\s+)"
 _DOT = r"(?:[\[({<]\s*dot\s*[\])}>]|\s+dot\s+)"
 _LOCAL = r"[a-z0-9._%+-]+"
 _LABEL = r"[a-z0-9-]+"
+# Only names that mean an id wherever they appear: "SIN" is also Singapore's airport and the sine,
+# "CPR" resuscitation, so a number after them that no validator took is not flagged.
 _ID_WORDS = (
     r"(?:ssn|social security|itin|national insurance|nino|passport|tax id|personnummer"
-    r"|codice fiscale|dni|nie|nir|bsn|pesel|steuer[- ]?id)"
+    r"|codice fiscale|dni|nie|nir|bsn|burgerservicenummer|pesel|steuer[- ]?id|steueridentifikationsnummer"
+    r"|social insurance|aadhaa?r|nhs number|tax file number)"
 )
 _PHONE_WORDS = r"(?:phone|tel|telephone|mobile|cell|fax|whatsapp|call me|text me)"
 _RESIDUAL_PATTERN = "(?i)" + "|".join(
