@@ -302,8 +302,9 @@ def all_lines(data: bytes | RawLines) -> pl.DataFrame:
 
 
 _CHECK_NAMES = {"not_nullable": "required", "dtype": "wrong_type"}
-# Values of these fields may hold customer text the redact stage has not seen: never echoed.
-_FREE_TEXT_FIELDS = ["prompt", "response", "correction", "comment"]
+# Values of these fields may hold customer text the redact stage has not seen, or (annotator_id
+# failing `pseudonymous`) a person's address: never echoed.
+_NOT_ECHOED_FIELDS = ["prompt", "response", "correction", "comment", "annotator_id"]
 
 
 def apply_row_rules(
@@ -332,7 +333,7 @@ def apply_row_rules(
                 (
                     pl.col("column") + ":" + pl.col("check").str.replace(r"\(.*$", "").replace(_CHECK_NAMES)
                 ).alias("rule"),
-                pl.when(pl.col("column").is_in(_FREE_TEXT_FIELDS))
+                pl.when(pl.col("column").is_in(_NOT_ECHOED_FIELDS))
                 .then(pl.format("{} failed {}", pl.col("column"), pl.col("check")))
                 .otherwise(
                     pl.format(

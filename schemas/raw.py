@@ -30,6 +30,12 @@ MESSAGES = pl.List(MESSAGE)
 # RFC 3339 date-time with a mandatory offset; the calendar check is done by parsing (see below).
 RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 
+# annotator_id is "pseudonymous" (DESIGN.md 3.1), and it is published in lineage.parquet: an
+# e-mail address in it, or a whole international phone number, names a person.
+IDENTIFYING_ANNOTATOR_ID = (
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|^\s*\+[0-9][0-9 ().-]{6,}$"
+)
+
 # Field order and types of a decoded line; unknown keys are kept in the raw file and ignored here.
 RAW_FIELDS: dict[str, pl.DataType] = {
     "feedback_id": pl.String(),
@@ -89,6 +95,10 @@ class RawFeedback(pa.DataFrameModel):
     @pa.check("collected_at")
     def rfc3339_calendar_instant(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(parse_collected_at(data.key).is_not_null() | pl.col(data.key).is_null())
+
+    @pa.check("annotator_id")
+    def pseudonymous(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col(data.key).str.contains(IDENTIFYING_ANNOTATOR_ID).fill_null(False))
 
     @pa.check("prompt")
     def prompt_not_empty(cls, data: pa.PolarsData) -> pl.LazyFrame:

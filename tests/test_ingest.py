@@ -144,6 +144,9 @@ def test_overlong_line_is_quarantined_unread() -> None:
         ({"prompt": [{"role": "user", "content": None}]}, "prompt:message_content_is_text"),
         ({"source": "unknown_surface"}, "source:registered_surface"),
         ({"source": "staging_debug"}, "source:batch_source"),
+        ({"annotator_id": "jane.doe@vendor.example"}, "annotator_id:pseudonymous"),
+        ({"annotator_id": "acme/Jane.Doe@vendor.co.uk"}, "annotator_id:pseudonymous"),
+        ({"annotator_id": "+44 20 7946 0958"}, "annotator_id:pseudonymous"),
     ],
 )
 def test_row_rules(overrides: dict, rule: str) -> None:
@@ -152,6 +155,16 @@ def test_row_rules(overrides: dict, rule: str) -> None:
     assert good["line_no"].to_list() == [1]
     assert bad["line_no"].to_list() == [2]
     assert rule in bad["rule"][0].split("; ")
+
+
+def test_a_pseudonymous_annotator_id_passes_and_an_identifying_one_is_not_echoed() -> None:
+    ids = ["a-17", "vend-acme-3", "u-5c81e07a", "ops@team", "1000234", "jane.doe@vendor.example"]
+    parsed = parse_batch(_lines(*(good_record(i, annotator_id=a) for i, a in enumerate(ids, 1))), max_line_bytes=10_000)
+    good, bad = apply_row_rules(parsed.rows, registered_sources=["prod_chat"], batch_source="prod_chat")
+    assert good["annotator_id"].to_list() == ids[:-1]
+    assert bad["rule"].to_list() == ["annotator_id:pseudonymous"]
+    # The fate ledger is published: it names the rule, never the address.
+    assert "jane.doe" not in bad["detail"][0] and bad["detail"][0].startswith("annotator_id failed pseudonymous")
 
 
 def test_duplicate_feedback_id_in_batch_keeps_the_first() -> None:
