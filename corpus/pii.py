@@ -332,7 +332,9 @@ def _validate_credential_pair(candidate: str) -> list[ValidatedReplacement]:
 # EMAIL
 # ---------------------------------------------------------------------------------------------
 
-_EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}" + _B
+# Local part and labels take any letter (RFC 6531 addresses, IDN domains): with ASCII classes
+# "müller@firma.de" became "mü<EMAIL>", leaving the start of the name.
+_EMAIL_PATTERN = r"[\p{L}\p{M}0-9._%+-]+@[\p{L}\p{M}0-9-]+(?:\.[\p{L}\p{M}0-9-]+)*\.[A-Za-z]{2,24}" + _B
 
 
 def _validate_email(candidate: str) -> list[ValidatedReplacement]:
@@ -513,6 +515,10 @@ def _validate_ip(candidate: str) -> list[ValidatedReplacement]:
         address = ipaddress.ip_address(candidate)
     except ValueError:
         return []
+    # An IPv4-mapped IPv6 address (::ffff:192.0.2.128) is the IPv4 host it wraps; the ::ffff:0:0/96
+    # block itself counts as reserved.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     # Loopback, unspecified (0.0.0.0, ::), multicast and reserved (incl. netmasks such as
     # 255.255.255.0) identify no host or person; code snippets are full of them.
     if address.is_loopback or address.is_unspecified or address.is_multicast or address.is_reserved:

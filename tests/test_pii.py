@@ -268,6 +268,7 @@ class ValidValues:
 
 TYPED_EXAMPLES: list[tuple[str, str, str]] = [
     ("EMAIL", "write to jane.doe+billing@example.co.uk today", "jane.doe+billing@example.co.uk"),
+    ("EMAIL", "Schreiben Sie an jörg.müller@bäckerei.de bitte", "jörg.müller@bäckerei.de"),
     ("PHONE", "call me at (415) 555-0123 after six", "(415) 555-0123"),
     ("PHONE", "my UK mobile is +44 7911 123456", "+44 7911 123456"),
     ("PHONE", "E.164 please: +4930123456789", "+4930123456789"),
@@ -279,6 +280,7 @@ TYPED_EXAMPLES: list[tuple[str, str, str]] = [
     ("IBAN", "IBAN GB82WEST12345698765432.", "GB82WEST12345698765432"),
     ("IP", "requests from 203.0.113.7 failed", "203.0.113.7"),
     ("IP", "client 2001:db8:85a3::8a2e:370:7334 timed out", "2001:db8:85a3::8a2e:370:7334"),
+    ("IP", "proxy saw ::ffff:203.0.113.9 twice", "::ffff:203.0.113.9"),  # IPv4-mapped IPv6
     ("NATIONAL_ID", "my SSN is 536-90-4399", "536-90-4399"),
     ("NATIONAL_ID", "NI number AB 12 34 56 C on file", "AB 12 34 56 C"),
     ("NATIONAL_ID", "DNI 54362315K for the booking", "54362315K"),
@@ -361,6 +363,7 @@ def test_jwt_and_pem_private_key_are_secrets() -> None:
         "upgrade to 10.4.2 then 2.0.1.5.7",  # versions, not IPs
         "released 2024-01-15, invoice 2024-0042",  # dates and ids are no phones
         "ip 999.12.1.3 is no address",  # octet above 255
+        "bound to ::ffff:127.0.0.1 only",  # loopback, mapped into IPv6
         "api_key=YOUR_API_KEY_HERE and token: expired",  # placeholders and words, not secrets
         "password = os.environ['DB_PASSWORD']",  # a reference, not a literal
         "DATABASE_URL=postgres://app:${DB_PASSWORD}@db-prod/app",  # a template, not a password
