@@ -164,6 +164,7 @@ def verify(
 ) -> None:
     """Verify snapshot VERSION offline: signature and signer, published files, sources, and the chain."""
     from corpus.errors import CorpusError
+    from corpus.printable import printable
     from corpus.verification import EXIT_USAGE, SignerPolicy, Trust, default_policy_file, verify_snapshot
 
     def usage(message: str) -> typer.Exit:
@@ -195,7 +196,9 @@ def verify(
     colours = {"ok": typer.colors.GREEN, "fail": typer.colors.RED, "skip": typer.colors.YELLOW}
     for check in report.checks:
         label = typer.style(f"{check.status.upper():<4}", fg=colours[check.status], bold=True)
-        typer.echo(f"  {label}  {check.check:<11} {check.message}")
+        # A message can quote what an attacker controls (a file name in the snapshot, a bundle's
+        # identity): its terminal escapes must not redraw the verdict lines.
+        typer.echo(f"  {label}  {check.check:<11} {printable(check.message)}")
     if report.exit_code == 0:
         typer.secho(f"VERIFIED: snapshot {report.version}", fg=typer.colors.GREEN, bold=True)
     else:

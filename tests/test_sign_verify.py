@@ -598,6 +598,17 @@ def test_verify_detects_tampering(
     assert f"NOT VERIFIED: snapshot 2.0.0 (exit {code})" in text.stdout
 
 
+def test_verify_prints_a_hostile_file_name_as_its_characters(clone: Path, verify: Callable[..., Result]) -> None:
+    """A file dropped into the snapshot is named in the report; its name must not be able to move
+    the cursor and redraw the verdict on the terminal of whoever runs `corpusctl verify`."""
+    (clone / "data/published/x\x1b[1A\x1b[2K\rVERIFIED.jsonl").write_text("{}\n")
+    text = verify(clone, "2.0.0")
+    assert text.exit_code == 11
+    assert "\x1b" not in text.stdout and "\r" not in text.stdout
+    assert "x\\x1b[1A\\x1b[2K\\rVERIFIED.jsonl: present but not in the manifest" in text.stdout
+    assert "NOT VERIFIED: snapshot 2.0.0 (exit 11)" in text.stdout
+
+
 def test_verify_detects_a_bundle_signed_from_another_commit(
     clone: Path, history: History, local_sigstore: LocalSigstore, verify: Callable[..., Result]
 ) -> None:
