@@ -202,14 +202,24 @@ def test_planted_conflicting_corrections_are_caught(clone: Path) -> None:
 PLANTED_PII = [
     "jane.doe@corp.example", "+44 20 7946 0958", "DE89 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE",
     "5500-0000-0000-0004", "123-45-6789", "2001:db8:85a3::8a2e:370:7334", "first.last+tag@sub.example.co.uk",
-    "+33 1 42 68 53 00", "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    "+33 1 42 68 53 00", "ghp_16C7e42F292c6912E7710c838347Ae178B4a", "jörg.müller@bäckerei.example",
 ]  # fmt: skip
+# Values only recognisable by what surrounds them: (text holding it, the value).
+PLANTED_IN_CONTEXT = [
+    ("the job reads postgres://etl:Zq81vaultPass@10.1.2.3:5432/main", "Zq81vaultPass"),
+    ("curl -u deploy:Xk42-rotate-me https://api.example.com/v1", "Xk42-rotate-me"),
+    ("PESEL 44051401359, please update it", "44051401359"),
+    ("my Aadhaar: 4991 1866 5246", "4991 1866 5246"),
+]
+# An annotator id that names a person, which the contract forbids (it would be published in lineage).
+IDENTIFYING_ANNOTATOR = "jane.roe@vendor.example"
 UNSEEN_TEXTS = [
     "这个回答完全错了，请重新计算发票金额。", "مرحبا، الفاتورة غير صحيحة", "Ça ne marche pas — vraiment 🤦‍♀️",
     "e\u0301te\u0301 ﬁle ＦＵＬＬＷＩＤＴＨ", "", " ", "\t\n", "ok", "a" * 20_000, "```python\nprint('hi')\n```",
     "<script>alert(1)</script>", "\u200b\u200b", "🙂" * 300, "line1\r\nline2\rline3", "null", "-1e309",
     f"Call me at {PLANTED_PII[1]} or mail {PLANTED_PII[0]}", f"IBAN {PLANTED_PII[2]}, refund please",
     *(f"my details: {value}. Why was I billed twice?" for value in PLANTED_PII[3:]),
+    *(text for text, _ in PLANTED_IN_CONTEXT),
 ]  # fmt: skip
 # Lines no parser accepts, or that break one rule of contract 3.1 each: (line, rule the quarantine names).
 BROKEN = [
@@ -217,7 +227,17 @@ BROKEN = [
     (b"\xff\xfe bad utf8", "invalid_utf8"),
     (b"[]", "not_a_json_object"),
     (b'{"feedback_id": "unseen-missing"}', "annotator_id:required"),
-]
+    (
+        json.dumps(
+            {"feedback_id": "unseen-named", "collected_at": "2026-11-12T10:00:00Z", "source": "vendor_acme",
+             "annotator_id": IDENTIFYING_ANNOTATOR, "annotator_role": "vendor_annotator", "guideline_version": None,
+             "domain": "billing", "model_version": "m-2.3", "prompt": [{"role": "user", "content": "Refund?"}],
+             "response": "No.", "rating": "down", "correction": "Yes, within 30 days.", "reason_code": "factual_error",
+             "comment": None, "training_consent": True, "content_origin": "human"}
+        ).encode(),
+        "annotator_id:pseudonymous",
+    ),
+]  # fmt: skip
 
 
 def unseen_feedback(rows: int, seed: int = 7) -> list[bytes]:
@@ -300,6 +320,10 @@ def test_unseen_feedback_runs_through_with_one_fate_per_line(clone: Path, tmp_pa
     published = work / "data" / "published"
     text = "".join(p.read_text(encoding="utf-8") for p in sorted(published.rglob("*.jsonl")))
     assert not [value for value in PLANTED_PII if value in text]
+    assert not [value for _, value in PLANTED_IN_CONTEXT if value in text]
+    # The ledger and lineage are published too: the identifying annotator id is in neither.
+    tables = "".join(str(pl.read_parquet(published / name).rows()) for name in ("fate.parquet", "lineage.parquet"))
+    assert IDENTIFYING_ANNOTATOR not in tables
     lineage = pl.read_parquet(published / "lineage.parquet").filter(pl.col("batch_id") == batch)
     assert set(lineage["feedback_id"]) >= kept
     metrics = json.loads((work / "data" / "interim" / "publish" / "metrics.json").read_text(encoding="utf-8"))
