@@ -574,6 +574,33 @@ def _phone_validator(region: str) -> Callable[[str], list[ValidatedReplacement]]
     return validate
 
 
+# A number right after a word that says "phone", in the languages feedback is written in, is a
+# phone number whatever region it belongs to: "Telefon: 030 12345678" or "mi móvil es 612 34 56 78"
+# are valid numbers, just not in `default_region`, so the detector above leaves them. Only the
+# number is replaced; a date after the word ("phone call on 2026-12-28") is not taken.
+_PHONE_NAMES = (
+    r"phone|telephone|tel|mobile|cell|cellphone|fax|whatsapp|call me|text me"
+    r"|telefon|telefonnummer|handy|handynummer|rufnummer|mobilnummer|téléphone|portable"
+    r"|teléfono|telefono|móvil|movil|celular|telemóvel|telemovel|cellulare|telefoonnummer|mobiel"
+)
+_NAMED_PHONE_PATTERN = (
+    r"(?i)" + _B + r"(?:" + _PHONE_NAMES + r")" + _B
+    + r"[^0-9+\n]{0,16}(?:\+|00)?[0-9](?:[ .()/-]{0,2}[0-9]){6,14}" + _B
+)
+_NAMED_PHONE_NUMBER = re.compile(r"(?:\+|00)?[0-9].*$")
+_DATE_OR_TIME = re.compile(r"^[0-9]{1,4}([./-])[0-9]{1,2}\1[0-9]{1,4}$|^[0-9]{1,2}:[0-9]{2}")
+
+
+def _validate_named_phone(candidate: str) -> list[ValidatedReplacement]:
+    number = _NAMED_PHONE_NUMBER.search(candidate)
+    if number is None or _DATE_OR_TIME.match(number.group(0)):
+        return []
+    # E.164 allows at most 15 digits; under 7 nothing is dialable (and the pattern wants 7).
+    if not 7 <= sum(c.isdigit() for c in number.group(0)) <= 15:
+        return []
+    return [(number.group(0), PLACEHOLDERS["PHONE"])]
+
+
 def _detectors(default_region: str) -> tuple[_Detector, ...]:
     return (
         _Detector("SECRET", _PROVIDER_SECRET_PATTERN, _validate_provider_secret),
@@ -586,6 +613,7 @@ def _detectors(default_region: str) -> tuple[_Detector, ...]:
         _Detector("CARD", _CARD_PATTERN, _validate_card),
         _Detector("IP", _IP_PATTERN, _validate_ip),
         _Detector("PHONE", _PHONE_PATTERN, _phone_validator(default_region)),
+        _Detector("PHONE", _NAMED_PHONE_PATTERN, _validate_named_phone),
     )
 
 
