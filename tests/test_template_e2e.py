@@ -210,6 +210,7 @@ PLANTED_IN_CONTEXT = [
     ("curl -u deploy:Xk42-rotate-me https://api.example.com/v1", "Xk42-rotate-me"),
     ("PESEL 44051401359, please update it", "44051401359"),
     ("my Aadhaar: 4991 1866 5246", "4991 1866 5246"),
+    ("Telefon: 030 12345678, bitte zurückrufen", "030 12345678"),
 ]
 # An annotator id that names a person, which the contract forbids (it would be published in lineage).
 IDENTIFYING_ANNOTATOR = "jane.roe@vendor.example"
