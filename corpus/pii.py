@@ -585,15 +585,16 @@ _PHONE_NAMES = (
 )
 _NAMED_PHONE_PATTERN = (
     r"(?i)" + _B + r"(?:" + _PHONE_NAMES + r")" + _B
-    + r"[^0-9+\n]{0,16}(?:\+|00)?[0-9](?:[ .()/-]{0,2}[0-9]){6,14}" + _B
+    + r"[^0-9+(\n]{0,16}\(?(?:\+|00)?[0-9](?:[ .()/-]{0,2}[0-9]){6,14}" + _B
 )
-_NAMED_PHONE_NUMBER = re.compile(r"(?:\+|00)?[0-9].*$")
-_DATE_OR_TIME = re.compile(r"^[0-9]{1,4}([./-])[0-9]{1,2}\1[0-9]{1,4}$|^[0-9]{1,2}:[0-9]{2}")
+# The number with its opening bracket, if any: "(030) 1234567" is replaced whole.
+_NAMED_PHONE_NUMBER = re.compile(r"\(?(?:\+|00)?[0-9].*$")
+_DATE = re.compile(r"^[0-9]{1,4}([./-])[0-9]{1,2}\1[0-9]{1,4}$")
 
 
 def _validate_named_phone(candidate: str) -> list[ValidatedReplacement]:
     number = _NAMED_PHONE_NUMBER.search(candidate)
-    if number is None or _DATE_OR_TIME.match(number.group(0)):
+    if number is None or _DATE.match(number.group(0)):
         return []
     # E.164 allows at most 15 digits; under 7 nothing is dialable (and the pattern wants 7).
     if not 7 <= sum(c.isdigit() for c in number.group(0)) <= 15:

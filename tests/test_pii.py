@@ -302,6 +302,7 @@ TYPED_EXAMPLES: list[tuple[str, str, str]] = [
     # Numbers after a word that says "phone", valid in another region or none: the word decides.
     ("PHONE", "Telefon: 030 12345678, bitte zurückrufen", "030 12345678"),
     ("PHONE", "mi móvil es 612 34 56 78", "612 34 56 78"),
+    ("PHONE", "Telefon (030) 1234567 ab 9 Uhr", "(030) 1234567"),  # the bracket goes with it
     ("PHONE", "call me at 555-0199 after six", "555-0199"),  # a local number without area code
     ("PHONE", "phone +1 415 555 01", "+1 415 555 01"),  # too short to be valid, still a phone
     # Ids that are bare digits, found after their name; the name stays.
