@@ -1,9 +1,10 @@
 """Values from feedback, shown to a person: control and direction characters made visible.
 
-The gates report and the data card quote values that come from raw feedback (domains, annotator
-and feedback ids, n-grams of prompts). Printed as they are, a newline in a domain starts a line
-that reads like one of the report's own, an ANSI escape (ESC [ 2K) can erase the FAILED line of
-`dvc repro` on a terminal, and a right-to-left override reorders what an auditor reads ("Trojan
+The gates report, the data card and the text output of `corpusctl audit` and `corpusctl verify`
+quote values that come from raw feedback or from the snapshot on disk (domains, annotator and
+feedback ids, n-grams of prompts, file names). Printed as they are, a newline in a domain starts a
+line that reads like one of the report's own, an ANSI escape (ESC [ 2K) can erase the FAILED line
+of `dvc repro` on a terminal, and a right-to-left override reorders what an auditor reads ("Trojan
 Source", CVE-2021-42574). Such characters are shown as escapes instead (\\n, \\x1b, \\u202e), so
 each finding stays one line and reads as its characters. The JSON outputs keep the exact values;
 this is only for text meant to be read.
