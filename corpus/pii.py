@@ -27,8 +27,8 @@ How the pattern engine works, and why:
   the same string occurs, even inside a longer token of another row (e.g. IP ``10.0.0.1`` inside
   ``v10.0.0.1``). It only ever redacts more, never less.
 
-The residual rule (``pii_residual``), evaluated on the text AFTER redaction, is true when any field
-still contains one of:
+The residual rule (``pii_residual``), evaluated on the text AFTER redaction and with its dates
+(2026-12-28, 28.12.2026, 12/28/26) taken out, is true when any field still contains one of:
 
 1. card context: a 13-19 digit run (single spaces/dashes allowed) within 24 non-digit characters of
    card, visa, mastercard, amex, discover, credit, debit or cc (it failed Luhn or the card layout);
@@ -636,6 +636,9 @@ _ID_WORDS = (
     r"|social insurance|aadhaa?r|nhs number|tax file number)"
 )
 _PHONE_WORDS = r"(?:phone|tel|telephone|mobile|cell|fax|whatsapp|call me|text me)"
+# Dates are taken out before the rules run: "phone call on 2026-12-28" holds no phone number, and
+# flagging it held the whole row back.
+_RESIDUAL_DATE = _B + r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{4}|[0-9]{2}))" + _B
 _RESIDUAL_PATTERN = "(?i)" + "|".join(
     [
         _B + _CARD_WORDS + _B + r"[^0-9\n]{0,24}" + _CARD_RUN + _B,
@@ -923,5 +926,17 @@ def redact_frame(
     counts = pl.struct(
         [(after[t] - before[t]).alias(t) for t in PII_TYPES]
     ).alias(COUNTS_COLUMN)
-    residual = fields.row_any(lambda e: e.str.contains(_RESIDUAL_PATTERN)).alias(RESIDUAL_COLUMN)
-    return redacted.with_columns(counts, residual)
+    return redacted.with_columns(counts, _residual(redacted, fields).alias(RESIDUAL_COLUMN))
+
+
+def _residual(df: pl.DataFrame, fields: _Fields) -> pl.Series:
+    """The residual rule of each row (module docstring). Only the few rows a rule flags are read
+    again with their dates taken out: rewriting every text to drop its dates cost 5 to 10% of the
+    redaction (measured on the test_pii throughput set)."""
+    flagged = df.select(fields.row_any(lambda e: e.str.contains(_RESIDUAL_PATTERN))).to_series()
+    if not flagged.any():
+        return flagged
+    without_dates = df.filter(flagged).select(
+        fields.row_any(lambda e: e.str.replace_all(_RESIDUAL_DATE, " ").str.contains(_RESIDUAL_PATTERN))
+    )
+    return flagged.scatter(flagged.arg_true(), without_dates.to_series())
