@@ -578,8 +578,10 @@ def _phone_validator(region: str) -> Callable[[str], list[ValidatedReplacement]]
 # phone number whatever region it belongs to: "Telefon: 030 12345678" or "mi móvil es 612 34 56 78"
 # are valid numbers, just not in `default_region`, so the detector above leaves them. Only the
 # number is replaced; a date after the word ("phone call on 2026-12-28") is not taken.
+# The English words are also the residual rule's (`_PHONE_WORDS`).
+_ENGLISH_PHONE_WORDS = r"phone|tel|telephone|mobile|cell|fax|whatsapp|call me|text me"
 _PHONE_NAMES = (
-    r"phone|telephone|tel|mobile|cell|cellphone|fax|whatsapp|call me|text me"
+    _ENGLISH_PHONE_WORDS + r"|cellphone"
     r"|telefon|telefonnummer|handy|handynummer|rufnummer|mobilnummer|téléphone|portable"
     r"|teléfono|telefono|móvil|movil|celular|telemóvel|telemovel|cellulare|telefoonnummer|mobiel"
 )
@@ -635,7 +637,7 @@ _ID_WORDS = (
     r"|codice fiscale|dni|nie|nir|bsn|burgerservicenummer|pesel|steuer[- ]?id|steueridentifikationsnummer"
     r"|social insurance|aadhaa?r|nhs number|tax file number)"
 )
-_PHONE_WORDS = r"(?:phone|tel|telephone|mobile|cell|fax|whatsapp|call me|text me)"
+_PHONE_WORDS = r"(?:" + _ENGLISH_PHONE_WORDS + ")"
 # Dates are taken out before the rules run: "phone call on 2026-12-28" holds no phone number, and
 # flagging it held the whole row back.
 _RESIDUAL_DATE = _B + r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{4}|[0-9]{2}))" + _B
